@@ -1,0 +1,73 @@
+//! Criterion benches of the hot path on a fixed set of 2,000 varied posts (the first 2,000 of
+//! `datasets/test.jsonl`) with the embedded default model, on the machine's cores (2 in CI):
+//! normalise, segment, encode, one forward pass per batch size, end to end, and the threading
+//! strategy (batches in parallel across rayon workers vs one batch at a time).
+//!
+//! Run: `cargo bench --bench engine`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use patrol::encode::EncodeScratch;
+use patrol::segment::{SegmentScratch, Segmenter};
+use patrol::{Classifier, ClassifierOptions};
+
+fn posts() -> Vec<String> {
+    let text = std::fs::read_to_string("datasets/test.jsonl").expect("run from the repository root");
+    text.lines()
+        .take(2000)
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn stages(c: &mut Criterion) {
+    let posts = posts();
+    let classifier = Classifier::embedded(ClassifierOptions::default()).unwrap();
+    let prep = classifier.preprocessor();
+    let normalized: Vec<String> = posts.iter().map(|p| prep.normalizer.normalize_str(p)).collect();
+    let mut g = c.benchmark_group("stages");
+    g.sample_size(10).throughput(Throughput::Elements(posts.len() as u64));
+    g.bench_function("normalize", |b| b.iter(|| posts.iter().map(|p| prep.normalizer.normalize_str(p).len()).sum::<usize>()));
+    let seg = Segmenter::ipadic().unwrap();
+    g.bench_function("segment", |b| {
+        let mut scratch = SegmentScratch::default();
+        let mut out = Vec::new();
+        b.iter(|| {
+            for p in &normalized {
+                out.clear();
+                seg.words_into(p, &mut scratch, &mut out).unwrap();
+            }
+        })
+    });
+    g.bench_function("encode", |b| {
+        let mut scratch = EncodeScratch::default();
+        b.iter(|| normalized.iter().map(|p| prep.encoder.encode(p, &mut scratch).unwrap().ids.len()).sum::<usize>())
+    });
+    g.bench_function("prepare_parallel", |b| b.iter(|| prep.encode_all(&posts).unwrap().len()));
+    g.finish();
+
+    let encoded = prep.encode_all(&posts).unwrap();
+    let mut g = c.benchmark_group("forward");
+    g.sample_size(10);
+    for size in [1usize, 8, 32, 128] {
+        let seqs: Vec<&[u32]> = encoded.iter().take(size).map(|e| e.ids.as_slice()).collect();
+        let batch = patrol::batch::build(&seqs, (0..size).collect(), prep.encoder.pad_id());
+        g.throughput(Throughput::Elements(size as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(size), &batch, |b, batch| {
+            b.iter(|| classifier.model().scores(batch).unwrap().len())
+        });
+    }
+    g.finish();
+}
+
+fn end_to_end(c: &mut Criterion) {
+    let posts = posts();
+    let mut g = c.benchmark_group("end_to_end");
+    g.sample_size(10).throughput(Throughput::Elements(posts.len() as u64));
+    for (name, parallel) in [("one_batch_at_a_time", false), ("parallel_batches", true)] {
+        let classifier = Classifier::embedded(ClassifierOptions::default().with_parallel_batches(parallel)).unwrap();
+        g.bench_function(name, |b| b.iter(|| classifier.classify(&posts).unwrap().len()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, end_to_end);
+criterion_main!(benches);

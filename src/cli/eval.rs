@@ -1,0 +1,111 @@
+//! `patrol eval`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use patrol::augment::Transform;
+use patrol::dataset::read_examples;
+use patrol::eval::{evaluate, EvalReport};
+use patrol::normalize::Normalizer;
+
+use super::{ModelArgs, EXIT_OK};
+
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Labelled examples in the dataset format.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Evaluate the keyword baseline instead of a model.
+    #[arg(long, conflicts_with = "model")]
+    pub keyword_baseline: bool,
+    /// Obfuscate every post with this transform first (robustness per transform).
+    #[arg(long, value_enum)]
+    pub transform: Option<Transform>,
+}
+
+fn print_table(r: &EvalReport) {
+    println!(
+        "n {}  macro-F1 {:.4}  micro-F1 {:.4}  benign FPR {:.4}",
+        r.n, r.macro_f1, r.micro_f1, r.benign_fpr
+    );
+    println!(
+        "\n{:<15} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "label", "precision", "recall", "f1", "pr_auc", "roc_auc", "threshold", "support"
+    );
+    for (l, m) in &r.labels {
+        println!(
+            "{l:<15} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+            m.precision, m.recall, m.f1, m.pr_auc, m.roc_auc, m.threshold, m.support
+        );
+    }
+    println!(
+        "\n{:<18} {:>6} {:>9} {:>9}",
+        "style", "n", "accuracy", "flag_rate"
+    );
+    for (s, m) in &r.by_style {
+        println!(
+            "{s:<18} {:>6} {:>9.4} {:>9.4}",
+            m.n, m.accuracy, m.flag_rate
+        );
+    }
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
+    let examples = read_examples(&args.input)?;
+    let texts: Vec<String> = examples
+        .iter()
+        .enumerate()
+        .map(|(i, e)| match args.transform {
+            Some(t) => {
+                use rand::SeedableRng;
+                t.apply(&e.text, &mut rand::rngs::StdRng::seed_from_u64(i as u64))
+            }
+            None => e.text.clone(),
+        })
+        .collect();
+    let styles: Vec<String> = examples.iter().map(|e| e.style.clone()).collect();
+    let (labels, scores, thresholds) = if args.keyword_baseline {
+        let labels: Vec<String> = patrol::config::DEFAULT_LABELS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let n = Normalizer::default();
+        let scores = texts
+            .iter()
+            .map(|t| patrol::baseline::keyword_scores(&n, t, &labels))
+            .collect();
+        let thresholds = vec![0.5; labels.len()];
+        (labels, scores, thresholds)
+    } else {
+        let classifier = args
+            .model
+            .load(args.model.options())
+            .context("loading the model")?;
+        let preds = classifier.classify(&texts)?;
+        let scores: Vec<Vec<f32>> = preds
+            .into_iter()
+            .map(|p| p.scores.into_iter().map(|(_, s)| s).collect())
+            .collect();
+        (
+            classifier.labels().to_vec(),
+            scores,
+            classifier.thresholds().to_vec(),
+        )
+    };
+    let gold: Vec<Vec<bool>> = examples
+        .iter()
+        .map(|e| labels.iter().map(|l| e.labels.contains(l)).collect())
+        .collect();
+    let report = evaluate(&labels, &gold, &scores, &thresholds, &styles);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_table(&report);
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,138 @@
+//! `patrol scan`.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use patrol::io::{Format, ReadOptions};
+use patrol::scan::{open_all, scan, ScanOptions, ScanSummary};
+
+use super::{ModelArgs, EXIT_OK, EXIT_SOME_FAILED};
+
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    /// Input files; stdin when none or `-`.
+    pub files: Vec<String>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Input format (default: from the extension, else JSONL).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// JSON field (dotted path) or column holding the text.
+    #[arg(long, default_value = "text")]
+    pub text_field: String,
+    /// JSON field (dotted path) or column holding the id; the line number when absent.
+    #[arg(long, default_value = "id")]
+    pub id_field: String,
+    /// Write output here instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Write error records (JSONL) here instead of stderr.
+    #[arg(long)]
+    pub errors: Option<PathBuf>,
+    /// Pass the input's fields through to the output.
+    #[arg(long)]
+    pub keep_fields: bool,
+    /// Write only posts with at least one label.
+    #[arg(long)]
+    pub only_flagged: bool,
+    /// Add word evidence for flagged posts.
+    #[arg(long)]
+    pub explain: bool,
+    /// Lines longer than this many bytes are error records.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_line_bytes: usize,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn summary_line(name: &str, untrained: bool, s: &ScanSummary) -> String {
+    let flagged: Vec<String> = s.flagged.iter().map(|(l, n)| format!("{l} {n}")).collect();
+    let rate = s.read as f64 / s.elapsed.as_secs_f64().max(1e-9);
+    let warning = if untrained {
+        " [UNTRAINED placeholder model: scores are meaningless]"
+    } else {
+        ""
+    };
+    format!(
+        "patrol: model {name}{warning}\npatrol: read {} posts, scored {}, errors {}; flagged: {}; {:.2}s ({rate:.0} posts/s){}",
+        s.read,
+        s.scored,
+        s.errors,
+        flagged.join(", "),
+        s.elapsed.as_secs_f64(),
+        if s.broken_pipe { "; output closed early" } else { "" },
+    )
+}
+
+pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
+    let options = args.model.options().with_evidence(args.explain);
+    let classifier = args.model.load(options).context("loading the model")?;
+    let files = if args.files.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        args.files.clone()
+    };
+    let read = ReadOptions {
+        format: args.format,
+        text_field: args.text_field.clone(),
+        id_field: args.id_field.clone(),
+        max_line_bytes: args.max_line_bytes,
+        keep_fields: args.keep_fields,
+    };
+    let readers = open_all(&files, &read)?;
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut errors: Box<dyn Write> = match &args.errors {
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::stderr()),
+    };
+    let bar = if args.quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+    } else {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} posts  {per_sec}  {elapsed}")
+                .expect("valid template"),
+        );
+        bar
+    };
+    if classifier.is_untrained() {
+        bar.suspend(|| eprintln!("patrol: warning: the model is an UNTRAINED placeholder"));
+    }
+    let opts = ScanOptions {
+        read,
+        only_flagged: args.only_flagged,
+        ..Default::default()
+    };
+    let summary = scan(
+        &classifier,
+        readers,
+        &opts,
+        &mut out,
+        &mut errors,
+        &mut |n| bar.inc(n),
+    )?;
+    errors.flush().context("writing error records")?;
+    bar.finish_and_clear();
+    if !args.quiet || summary.errors > 0 || classifier.is_untrained() {
+        eprintln!(
+            "{}",
+            summary_line(classifier.name(), classifier.is_untrained(), &summary)
+        );
+    }
+    Ok(if summary.errors > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    })
+}

@@ -1,0 +1,8 @@
+//! One integration test binary (links once): engine, CLI, dataset, training and evaluation.
+
+mod common;
+
+mod cli;
+mod dataset;
+mod engine;
+mod train;
