@@ -11,10 +11,16 @@ use patrol::segment::{SegmentScratch, Segmenter};
 use patrol::{Classifier, ClassifierOptions};
 
 fn posts() -> Vec<String> {
-    let text = std::fs::read_to_string("datasets/test.jsonl").expect("run from the repository root");
+    let text =
+        std::fs::read_to_string("datasets/test.jsonl").expect("run from the repository root");
     text.lines()
         .take(2000)
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -22,10 +28,21 @@ fn stages(c: &mut Criterion) {
     let posts = posts();
     let classifier = Classifier::embedded(ClassifierOptions::default()).unwrap();
     let prep = classifier.preprocessor();
-    let normalized: Vec<String> = posts.iter().map(|p| prep.normalizer.normalize_str(p)).collect();
+    let normalized: Vec<String> = posts
+        .iter()
+        .map(|p| prep.normalizer.normalize_str(p))
+        .collect();
     let mut g = c.benchmark_group("stages");
-    g.sample_size(10).throughput(Throughput::Elements(posts.len() as u64));
-    g.bench_function("normalize", |b| b.iter(|| posts.iter().map(|p| prep.normalizer.normalize_str(p).len()).sum::<usize>()));
+    g.sample_size(10)
+        .throughput(Throughput::Elements(posts.len() as u64));
+    g.bench_function("normalize", |b| {
+        b.iter(|| {
+            posts
+                .iter()
+                .map(|p| prep.normalizer.normalize_str(p).len())
+                .sum::<usize>()
+        })
+    });
     let seg = Segmenter::ipadic().unwrap();
     g.bench_function("segment", |b| {
         let mut scratch = SegmentScratch::default();
@@ -39,16 +56,27 @@ fn stages(c: &mut Criterion) {
     });
     g.bench_function("encode", |b| {
         let mut scratch = EncodeScratch::default();
-        b.iter(|| normalized.iter().map(|p| prep.encoder.encode(p, &mut scratch).unwrap().ids.len()).sum::<usize>())
+        b.iter(|| {
+            normalized
+                .iter()
+                .map(|p| prep.encoder.encode(p, &mut scratch).unwrap().ids.len())
+                .sum::<usize>()
+        })
     });
-    g.bench_function("prepare_parallel", |b| b.iter(|| prep.encode_all(&posts).unwrap().len()));
+    g.bench_function("prepare_parallel", |b| {
+        b.iter(|| prep.encode_all(&posts).unwrap().len())
+    });
     g.finish();
 
     let encoded = prep.encode_all(&posts).unwrap();
     let mut g = c.benchmark_group("forward");
     g.sample_size(10);
     for size in [1usize, 8, 32, 128] {
-        let seqs: Vec<&[u32]> = encoded.iter().take(size).map(|e| e.ids.as_slice()).collect();
+        let seqs: Vec<&[u32]> = encoded
+            .iter()
+            .take(size)
+            .map(|e| e.ids.as_slice())
+            .collect();
         let batch = patrol::batch::build(&seqs, (0..size).collect(), prep.encoder.pad_id());
         g.throughput(Throughput::Elements(size as u64));
         g.bench_with_input(BenchmarkId::from_parameter(size), &batch, |b, batch| {
@@ -61,10 +89,15 @@ fn stages(c: &mut Criterion) {
 fn end_to_end(c: &mut Criterion) {
     let posts = posts();
     let mut g = c.benchmark_group("end_to_end");
-    g.sample_size(10).throughput(Throughput::Elements(posts.len() as u64));
+    g.sample_size(10)
+        .throughput(Throughput::Elements(posts.len() as u64));
     for (name, parallel) in [("one_batch_at_a_time", false), ("parallel_batches", true)] {
-        let classifier = Classifier::embedded(ClassifierOptions::default().with_parallel_batches(parallel)).unwrap();
-        g.bench_function(name, |b| b.iter(|| classifier.classify(&posts).unwrap().len()));
+        let classifier =
+            Classifier::embedded(ClassifierOptions::default().with_parallel_batches(parallel))
+                .unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| classifier.classify(&posts).unwrap().len())
+        });
     }
     g.finish();
 }

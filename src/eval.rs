@@ -224,12 +224,21 @@ struct Candidate {
 
 /// Every distinct score of `label` as a threshold (plus one above the maximum), with the F1 and
 /// benign false positives it gives; O(n log n).
-fn candidates(gold: &[Vec<bool>], scores: &[Vec<f32>], benign: &[bool], label: usize) -> Vec<Candidate> {
+fn candidates(
+    gold: &[Vec<bool>],
+    scores: &[Vec<f32>],
+    benign: &[bool],
+    label: usize,
+) -> Vec<Candidate> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[b][label].total_cmp(&scores[a][label]));
     let positives = gold.iter().filter(|g| g[label]).count();
     let top = order.first().map_or(1.0, |&i| scores[i][label]);
-    let mut out = vec![Candidate { threshold: top + 1e-6, f1: 0.0, benign_fp: 0 }];
+    let mut out = vec![Candidate {
+        threshold: top + 1e-6,
+        f1: 0.0,
+        benign_fp: 0,
+    }];
     let (mut tp, mut fp, mut bfp) = (0, 0, 0);
     let mut i = 0;
     while i < order.len() {
@@ -244,7 +253,11 @@ fn candidates(gold: &[Vec<bool>], scores: &[Vec<f32>], benign: &[bool], label: u
             bfp += benign[e] as usize;
             i += 1;
         }
-        out.push(Candidate { threshold: t, f1: f1(tp, fp, positives - tp).2, benign_fp: bfp });
+        out.push(Candidate {
+            threshold: t,
+            f1: f1(tp, fp, positives - tp).2,
+            benign_fp: bfp,
+        });
     }
     out
 }
@@ -257,7 +270,9 @@ pub fn choose_thresholds(gold: &[Vec<bool>], scores: &[Vec<f32>], max_benign_fpr
     let n_labels = scores.first().map_or(0, Vec::len);
     let benign: Vec<bool> = gold.iter().map(|g| g.iter().all(|x| !x)).collect();
     let n_benign = benign.iter().filter(|b| **b).count().max(1) as f64;
-    let cands: Vec<Vec<Candidate>> = (0..n_labels).map(|l| candidates(gold, scores, &benign, l)).collect();
+    let cands: Vec<Vec<Candidate>> = (0..n_labels)
+        .map(|l| candidates(gold, scores, &benign, l))
+        .collect();
     let pick = |lambda: f64| -> Vec<f32> {
         cands
             .iter()

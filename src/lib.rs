@@ -24,6 +24,7 @@
 pub mod augment;
 pub mod baseline;
 pub mod batch;
+pub mod bert;
 pub mod classifier;
 pub mod config;
 pub mod dataset;
@@ -31,6 +32,7 @@ pub mod embedded;
 pub mod encode;
 pub mod error;
 pub mod eval;
+pub mod gen;
 pub mod hub;
 pub mod io;
 pub mod model;
@@ -38,6 +40,7 @@ pub mod normalize;
 pub mod placeholder;
 pub mod scan;
 pub mod segment;
+pub mod stream;
 pub mod train;
 
 pub use classifier::{

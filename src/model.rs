@@ -1,20 +1,19 @@
-//! Stage 6: candle-transformers' BERT encoder with a multi-label classification head that uses
-//! Hugging Face's weight names (`bert.pooler.dense`, `classifier`), so checkpoints trained
-//! elsewhere load unchanged.
+//! Stage 6b: the BERT encoder ([`crate::bert`]) with a multi-label classification head that
+//! uses Hugging Face's weight names (`bert.pooler.dense`, `classifier`), so checkpoints trained
+//! elsewhere load unchanged. One sigmoid per label.
 
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{linear, Dropout, Linear, VarBuilder};
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_nn::{linear, Linear, VarBuilder};
 
 use crate::batch::Batch;
+use crate::bert::{Bert, Config, TrainCtx};
 use crate::error::Result;
 
 /// BERT plus pooler plus one logit per label.
 pub struct BertClassifier {
-    bert: BertModel,
+    bert: Bert,
     pooler: Linear,
     classifier: Linear,
-    dropout: Dropout,
     device: Device,
 }
 
@@ -31,21 +30,17 @@ impl BertClassifier {
         } else {
             vb.pp("bert")
         };
-        let bert = BertModel::load(encoder_vb.clone(), config)?;
+        let bert = Bert::load(encoder_vb.clone(), config)?;
         let pooler = linear(
             config.hidden_size,
             config.hidden_size,
             encoder_vb.pp("pooler").pp("dense"),
         )?;
         let classifier = linear(config.hidden_size, num_labels, vb.pp("classifier"))?;
-        let p = config
-            .classifier_dropout
-            .unwrap_or(config.hidden_dropout_prob) as f32;
         Ok(Self {
             bert,
             pooler,
             classifier,
-            dropout: Dropout::new(p),
             device: vb.device().clone(),
         })
     }
@@ -65,29 +60,43 @@ impl BertClassifier {
     }
 
     /// The pooled `[CLS]` representation, `[size, hidden]`.
-    pub fn pooled(&self, ids: &Tensor, types: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let hidden = self.bert.forward(ids, types, Some(mask))?;
-        let cls = hidden.narrow(1, 0, 1)?.squeeze(1)?;
-        Ok(self.pooler.forward(&cls)?.tanh()?)
-    }
-
-    /// Logits `[size, labels]`; dropout is applied only when `train` is true.
-    pub fn logits(
+    fn pooled(
         &self,
         ids: &Tensor,
         types: &Tensor,
         mask: &Tensor,
-        train: bool,
+        ctx: Option<&mut TrainCtx>,
     ) -> Result<Tensor> {
-        let pooled = self.pooled(ids, types, mask)?;
-        let pooled = self.dropout.forward(&pooled, train)?;
+        let hidden = self.bert.forward(ids, types, mask, ctx)?;
+        let cls = hidden.narrow(1, 0, 1)?.squeeze(1)?;
+        Ok(self.pooler.forward(&cls)?.tanh()?)
+    }
+
+    /// Logits `[size, labels]` for inference.
+    pub fn logits(&self, ids: &Tensor, types: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let pooled = self.pooled(ids, types, mask, None)?;
+        Ok(self.classifier.forward(&pooled)?)
+    }
+
+    /// Logits in training mode: differentiable LayerNorm and seeded dropout throughout,
+    /// including on the pooled vector before the classifier.
+    pub fn logits_train(
+        &self,
+        ids: &Tensor,
+        types: &Tensor,
+        mask: &Tensor,
+        ctx: &mut TrainCtx,
+    ) -> Result<Tensor> {
+        let pooled = self.pooled(ids, types, mask, Some(&mut *ctx))?;
+        let p = ctx.hidden_p;
+        let pooled = ctx.dropout(&pooled, p)?;
         Ok(self.classifier.forward(&pooled)?)
     }
 
     /// Sigmoid scores for a batch, one row per post, in batch row order.
     pub fn scores(&self, batch: &Batch) -> Result<Vec<Vec<f32>>> {
         let (ids, types, mask) = self.inputs(batch)?;
-        let logits = self.logits(&ids, &types, &mask, false)?;
+        let logits = self.logits(&ids, &types, &mask)?;
         let scores = candle_nn::ops::sigmoid(&logits)?.to_dtype(DType::F32)?;
         Ok(scores.to_vec2()?)
     }
@@ -125,23 +134,10 @@ impl BertClassifier {
         Ok(out)
     }
 
-    /// Logits with an explicit dropout keep-mask on the pooled vector (`[size, hidden]`, already
-    /// scaled by 1/(1-p)). Training uses it so dropout follows the run's seed.
-    pub fn logits_with_mask(
-        &self,
-        ids: &Tensor,
-        types: &Tensor,
-        mask: &Tensor,
-        keep: &Tensor,
-    ) -> Result<Tensor> {
-        let pooled = self.pooled(ids, types, mask)?.mul(keep)?;
-        Ok(self.classifier.forward(&pooled)?)
-    }
-
     /// Mean-pooled last hidden states (the E5 sentence embedding), `[size, hidden]`.
     pub fn mean_pooled(&self, batch: &Batch) -> Result<Vec<Vec<f32>>> {
         let (ids, types, mask) = self.inputs(batch)?;
-        let hidden = self.bert.forward(&ids, &types, Some(&mask))?;
+        let hidden = self.bert.forward(&ids, &types, &mask, None)?;
         let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = hidden.broadcast_mul(&m)?.sum(1)?;
         let counts = m.sum(1)?;

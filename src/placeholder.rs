@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
+use crate::bert::{Config, HiddenAct};
 use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
-use candle_transformers::models::bert::{Config, HiddenAct};
 
 use crate::config::{save_model_dir, PatrolConfig, TokenizerSource, DEFAULT_LABELS};
 use crate::error::Result;

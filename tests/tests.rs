@@ -5,4 +5,5 @@ mod common;
 mod cli;
 mod dataset;
 mod engine;
+mod stream;
 mod train;

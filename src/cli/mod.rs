@@ -2,7 +2,9 @@
 
 mod dataset;
 mod eval;
+mod gen;
 mod scan;
+mod stream;
 mod train;
 
 use std::path::PathBuf;
@@ -32,6 +34,10 @@ struct Cli {
 enum Command {
     /// Score a dump of posts (JSONL, CSV, TSV or text; .gz/.zst) and write JSONL.
     Scan(scan::ScanArgs),
+    /// Score JSONL records as they arrive (stdin or a growing file), in micro-batches.
+    Stream(stream::StreamArgs),
+    /// Write a deterministic test dump with 1 % malformed lines.
+    GenDump(gen::GenArgs),
     /// Evaluate a model (or the keyword baseline) on labelled examples.
     Eval(eval::EvalArgs),
     /// Train a model from a TOML configuration.
@@ -123,6 +129,8 @@ pub fn run() -> i32 {
         Command::Scan(args) => scan::run(args),
         Command::Dataset(cmd) => dataset::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::GenDump(args) => gen::run(args),
+        Command::Stream(args) => stream::run(args),
         Command::Train(args) => train::run(args),
         Command::Placeholder { out, seed } => patrol::placeholder::write_placeholder(&out, seed)
             .map(|_| {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use patrol::io::{Format, ReadOptions};
-use patrol::scan::{open_all, scan, ScanOptions, ScanSummary};
+use patrol::scan::{open_all, open_from, scan, Checkpoint, ScanOptions, ScanSummary};
 
 use super::{ModelArgs, EXIT_OK, EXIT_SOME_FAILED};
 
@@ -47,6 +47,33 @@ pub struct ScanArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write a resume checkpoint (atomically) to this file.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Records between checkpoints.
+    #[arg(long, default_value_t = 10_000)]
+    pub checkpoint_every: u64,
+    /// Continue from --checkpoint, appending to --output (and --errors).
+    #[arg(long, requires = "checkpoint", requires = "output")]
+    pub resume: bool,
+}
+
+/// Opens an output file: new, or (resuming) cut back to what the checkpoint covers and appended.
+fn open_output(path: &PathBuf, resume_at: Option<u64>) -> anyhow::Result<Box<dyn Write>> {
+    let file = match resume_at {
+        None => File::create(path),
+        Some(len) => std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| {
+                f.set_len(len)?;
+                let mut f = f;
+                std::io::Seek::seek(&mut f, std::io::SeekFrom::End(0))?;
+                Ok(f)
+            }),
+    }
+    .with_context(|| format!("opening {}", path.display()))?;
+    Ok(Box::new(BufWriter::new(file)))
 }
 
 fn summary_line(name: &str, untrained: bool, s: &ScanSummary) -> String {
@@ -83,17 +110,22 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         max_line_bytes: args.max_line_bytes,
         keep_fields: args.keep_fields,
     };
-    let readers = open_all(&files, &read)?;
+    let from = match (&args.checkpoint, args.resume) {
+        (Some(path), true) => Checkpoint::load(path)?,
+        _ => Checkpoint::start(&files),
+    };
+    let readers = if args.resume {
+        open_from(&files, &read, &from)?
+    } else {
+        open_all(&files, &read)?
+    };
+    let resume_at = |bytes: u64| args.resume.then_some(bytes);
     let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
+        Some(p) => open_output(p, resume_at(from.output_bytes))?,
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let mut errors: Box<dyn Write> = match &args.errors {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
+        Some(p) => open_output(p, resume_at(from.errors_bytes))?,
         None => Box::new(std::io::stderr()),
     };
     let bar = if args.quiet || !std::io::stderr().is_terminal() {
@@ -112,6 +144,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let opts = ScanOptions {
         read,
         only_flagged: args.only_flagged,
+        checkpoint: args.checkpoint.clone(),
+        checkpoint_every: args.checkpoint_every.max(1),
         ..Default::default()
     };
     let summary = scan(
@@ -120,6 +154,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         &opts,
         &mut out,
         &mut errors,
+        from,
         &mut |n| bar.inc(n),
     )?;
     errors.flush().context("writing error records")?;

@@ -358,7 +358,11 @@ pub fn train(cfg: &TrainConfig, config_text: &str, show_progress: bool) -> Resul
         },
     )?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(t.seed);
-    let keep_p = 1.0 - cfg.model.dropout;
+    let mut ctx = crate::bert::TrainCtx {
+        rng: rand::rngs::StdRng::seed_from_u64(t.seed ^ 0xD80),
+        hidden_p: cfg.model.dropout,
+        attention_p: cfg.model.dropout,
+    };
     let out = &cfg.output;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let log_path = out.join("train_log.jsonl");
@@ -405,17 +409,7 @@ pub fn train(cfg: &TrainConfig, config_text: &str, show_progress: bool) -> Resul
             let y = Tensor::from_vec(rows, (group.len(), labels.len()), &device)?;
             let b = crate::batch::build(&encoded, group, s.prep.encoder.pad_id());
             let (ids, types, mask) = s.model.inputs(&b)?;
-            let keep: Vec<f32> = (0..b.size * s.bert.hidden_size)
-                .map(|_| {
-                    if rng.random_bool(keep_p) {
-                        (1.0 / keep_p) as f32
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            let keep = Tensor::from_vec(keep, (b.size, s.bert.hidden_size), &device)?;
-            let logits = s.model.logits_with_mask(&ids, &types, &mask, &keep)?;
+            let logits = s.model.logits_train(&ids, &types, &mask, &mut ctx)?;
             let loss = bce_loss(&logits, &y, &pos_weight)?;
             opt.backward_step(&loss)?;
             let l = loss.to_scalar::<f32>()? as f64;

@@ -1,0 +1,237 @@
+//! Stage 6a: the BERT encoder, in Candle, with Hugging Face's tensor names.
+//!
+//! It mirrors candle-transformers' `BertModel` (whose `Config` it reads) with two differences
+//! that training needs: candle-nn's fused LayerNorm kernel has no backward pass, so training
+//! uses a LayerNorm built from differentiable ops; and candle-transformers' internal dropout is a
+//! no-op, so dropout here is real and follows the run's seed (candle's CPU RNG cannot be seeded).
+//! Inference uses the fused LayerNorm and softmax kernels.
+
+use candle_core::{DType, Module, Tensor, D};
+use candle_nn::{embedding, linear, Embedding, Init, Linear, VarBuilder};
+pub use candle_transformers::models::bert::{Config, HiddenAct};
+use rand::rngs::StdRng;
+use rand::Rng;
+
+use crate::error::Result;
+
+/// Training state threaded through the forward pass: the seeded generator and dropout rates.
+pub struct TrainCtx {
+    /// The run's generator for dropout masks.
+    pub rng: StdRng,
+    /// Dropout on hidden states (embeddings, attention output, feed-forward output, pooled).
+    pub hidden_p: f64,
+    /// Dropout on attention probabilities.
+    pub attention_p: f64,
+}
+
+impl TrainCtx {
+    /// Inverted dropout with a mask drawn from the run's generator.
+    pub fn dropout(&mut self, x: &Tensor, p: f64) -> Result<Tensor> {
+        if p <= 0.0 {
+            return Ok(x.clone());
+        }
+        let keep = 1.0 - p;
+        let scale = (1.0 / keep) as f32;
+        let n = x.elem_count();
+        let mask: Vec<f32> = (0..n)
+            .map(|_| {
+                if self.rng.random_bool(keep) {
+                    scale
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
+        Ok(x.mul(&mask)?)
+    }
+}
+
+fn dropout(ctx: &mut Option<&mut TrainCtx>, x: Tensor, attention: bool) -> Result<Tensor> {
+    match ctx {
+        Some(c) => {
+            let p = if attention { c.attention_p } else { c.hidden_p };
+            c.dropout(&x, p)
+        }
+        None => Ok(x),
+    }
+}
+
+/// LayerNorm with HF names (`weight`, `bias`).
+struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    fn load(size: usize, eps: f64, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            weight: vb.get_with_hints(size, "weight", Init::Const(1.0))?,
+            bias: vb.get_with_hints(size, "bias", Init::Const(0.0))?,
+            eps,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if !train && x.is_contiguous() {
+            return Ok(candle_nn::ops::layer_norm(
+                x,
+                &self.weight,
+                &self.bias,
+                self.eps as f32,
+            )?);
+        }
+        let mean = x.mean_keepdim(D::Minus1)?;
+        let centered = x.broadcast_sub(&mean)?;
+        let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
+        let normed = centered.broadcast_div(&(var + self.eps)?.sqrt()?)?;
+        Ok(normed
+            .broadcast_mul(&self.weight)?
+            .broadcast_add(&self.bias)?)
+    }
+}
+
+struct Embeddings {
+    word: Embedding,
+    position: Embedding,
+    token_type: Embedding,
+    norm: LayerNorm,
+}
+
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attention_out: Linear,
+    attention_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: LayerNorm,
+}
+
+/// The encoder: embeddings and a stack of post-LN transformer layers.
+pub struct Bert {
+    embeddings: Embeddings,
+    layers: Vec<Layer>,
+    heads: usize,
+    head_dim: usize,
+    act: HiddenAct,
+}
+
+impl Layer {
+    fn load(vb: VarBuilder, c: &Config) -> Result<Self> {
+        let h = c.hidden_size;
+        let att = vb.pp("attention");
+        Ok(Self {
+            query: linear(h, h, att.pp("self").pp("query"))?,
+            key: linear(h, h, att.pp("self").pp("key"))?,
+            value: linear(h, h, att.pp("self").pp("value"))?,
+            attention_out: linear(h, h, att.pp("output").pp("dense"))?,
+            attention_norm: LayerNorm::load(h, c.layer_norm_eps, att.pp("output").pp("LayerNorm"))?,
+            intermediate: linear(h, c.intermediate_size, vb.pp("intermediate").pp("dense"))?,
+            output: linear(c.intermediate_size, h, vb.pp("output").pp("dense"))?,
+            output_norm: LayerNorm::load(h, c.layer_norm_eps, vb.pp("output").pp("LayerNorm"))?,
+        })
+    }
+}
+
+impl Bert {
+    /// Loads (or, from a `VarMap`, creates) the encoder under `vb` (e.g. `bert.`).
+    pub fn load(vb: VarBuilder, c: &Config) -> Result<Self> {
+        let e = vb.pp("embeddings");
+        let embeddings = Embeddings {
+            word: embedding(c.vocab_size, c.hidden_size, e.pp("word_embeddings"))?,
+            position: embedding(
+                c.max_position_embeddings,
+                c.hidden_size,
+                e.pp("position_embeddings"),
+            )?,
+            token_type: embedding(
+                c.type_vocab_size,
+                c.hidden_size,
+                e.pp("token_type_embeddings"),
+            )?,
+            norm: LayerNorm::load(c.hidden_size, c.layer_norm_eps, e.pp("LayerNorm"))?,
+        };
+        let layers = (0..c.num_hidden_layers)
+            .map(|i| Layer::load(vb.pp("encoder").pp("layer").pp(i), c))
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            embeddings,
+            layers,
+            heads: c.num_attention_heads,
+            head_dim: c.hidden_size / c.num_attention_heads,
+            act: c.hidden_act,
+        })
+    }
+
+    /// Hidden states `[size, len, hidden]`. `mask` is `[size, len]` (1 = token); `ctx` turns on
+    /// training mode (differentiable LayerNorm, seeded dropout).
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        types: &Tensor,
+        mask: &Tensor,
+        mut ctx: Option<&mut TrainCtx>,
+    ) -> Result<Tensor> {
+        let train = ctx.is_some();
+        let (size, len) = ids.dims2()?;
+        let positions = Tensor::arange(0u32, len as u32, ids.device())?;
+        let e = &self.embeddings;
+        let x = e
+            .word
+            .forward(ids)?
+            .add(&e.token_type.forward(types)?)?
+            .broadcast_add(&e.position.forward(&positions)?)?;
+        let x = dropout(&mut ctx, e.norm.forward(&x, train)?, false)?;
+        // Additive mask: 0 for tokens, a large negative number for padding; [size, 1, 1, len].
+        let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((size, 1, 1, len))?;
+        let mut x = x;
+        for layer in &self.layers {
+            x = self.layer(layer, &x, &bias, &mut ctx)?;
+        }
+        Ok(x)
+    }
+
+    fn heads(&self, x: Tensor, size: usize, len: usize) -> Result<Tensor> {
+        Ok(x.reshape((size, len, self.heads, self.head_dim))?
+            .transpose(1, 2)?
+            .contiguous()?)
+    }
+
+    fn layer(
+        &self,
+        l: &Layer,
+        x: &Tensor,
+        bias: &Tensor,
+        ctx: &mut Option<&mut TrainCtx>,
+    ) -> Result<Tensor> {
+        let train = ctx.is_some();
+        let (size, len, hidden) = x.dims3()?;
+        let q = self.heads(l.query.forward(x)?, size, len)?;
+        let k = self.heads(l.key.forward(x)?, size, len)?;
+        let v = self.heads(l.value.forward(x)?, size, len)?;
+        let scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?.broadcast_add(bias)?;
+        let probs = if train {
+            candle_nn::ops::softmax(&scores, D::Minus1)?
+        } else {
+            candle_nn::ops::softmax_last_dim(&scores)?
+        };
+        let probs = dropout(ctx, probs, true)?;
+        let context = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((size, len, hidden))?;
+        let attended = dropout(ctx, l.attention_out.forward(&context)?, false)?;
+        let a = l.attention_norm.forward(&(attended + x)?, train)?;
+        let inter = l.intermediate.forward(&a)?;
+        let inter = match self.act {
+            HiddenAct::Gelu => inter.gelu_erf()?,
+            HiddenAct::GeluApproximate => inter.gelu()?,
+            HiddenAct::Relu => inter.relu()?,
+        };
+        let out = dropout(ctx, l.output.forward(&inter)?, false)?;
+        l.output_norm.forward(&(out + a)?, train)
+    }
+}

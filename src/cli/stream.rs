@@ -1,0 +1,144 @@
+//! `patrol stream`: JSONL in on stdin (or a growing file), scores out in input order, flushed
+//! after every micro-batch.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use patrol::io::{
+    write_error, write_prediction, FollowReader, Format, ReadOptions, RecordError, RecordReader,
+};
+use patrol::stream::{Shutdown, Stream, StreamOptions};
+
+use super::{ModelArgs, EXIT_OK, EXIT_SOME_FAILED};
+
+#[derive(clap::Args, Debug)]
+pub struct StreamArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Tail this file as it grows instead of reading stdin.
+    #[arg(long)]
+    pub follow: Option<PathBuf>,
+    /// Most posts per micro-batch.
+    #[arg(long, default_value_t = 32)]
+    pub max_batch: usize,
+    /// Longest a post waits for its batch, in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    pub max_wait_ms: u64,
+    /// JSON field (dotted path) holding the text.
+    #[arg(long, default_value = "text")]
+    pub text_field: String,
+    /// JSON field (dotted path) holding the id; the line number when absent.
+    #[arg(long, default_value = "id")]
+    pub id_field: String,
+    /// Write error records (JSONL) here instead of stderr.
+    #[arg(long)]
+    pub errors: Option<PathBuf>,
+    /// Lines longer than this many bytes are error records.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_line_bytes: usize,
+    /// Pass the input's fields through to the output.
+    #[arg(long)]
+    pub keep_fields: bool,
+}
+
+type Tag = Option<(
+    serde_json::Value,
+    Option<serde_json::Map<String, serde_json::Value>>,
+)>;
+
+pub fn run(args: StreamArgs) -> anyhow::Result<i32> {
+    let classifier = Arc::new(
+        args.model
+            .load(args.model.options())
+            .context("loading the model")?,
+    );
+    if classifier.is_untrained() {
+        eprintln!("patrol: warning: the model is an UNTRAINED placeholder");
+    }
+    let shutdown = Arc::new(Shutdown::default());
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, shutdown.stop.clone())?;
+    }
+    let (name, source): (String, Box<dyn std::io::BufRead + Send>) = match &args.follow {
+        Some(path) => {
+            let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            let follow = FollowReader::new(file, shutdown.stop.clone(), Duration::from_millis(50));
+            (path.display().to_string(), Box::new(BufReader::new(follow)))
+        }
+        None => ("-".into(), Box::new(BufReader::new(std::io::stdin()))),
+    };
+    let read = ReadOptions {
+        format: Some(Format::Jsonl),
+        text_field: args.text_field.clone(),
+        id_field: args.id_field.clone(),
+        max_line_bytes: args.max_line_bytes,
+        keep_fields: args.keep_fields,
+    };
+    let reader = RecordReader::new(&name, source, read, 1, 0)?;
+    let options = StreamOptions {
+        max_batch: args.max_batch,
+        max_wait: Duration::from_millis(args.max_wait_ms),
+        ..Default::default()
+    };
+    let mut stream: Stream<Tag, RecordError> =
+        Stream::with_shutdown(classifier.clone(), options, Some(shutdown.clone()));
+    let tx = stream.sender();
+    stream.close();
+    let reader_shutdown = shutdown.clone();
+    // The reader may stay blocked on stdin after a signal; the process exits without it.
+    std::thread::spawn(move || {
+        for item in reader {
+            reader_shutdown.accepted.fetch_add(1, Ordering::SeqCst);
+            let input = match item {
+                Ok(r) => (Some((r.id, r.fields)), Ok(r.text)),
+                Err(e) => (None, Err(e)),
+            };
+            if tx.send(input).is_err() || reader_shutdown.stop.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+    });
+    let mut out = std::io::LineWriter::new(std::io::stdout().lock());
+    let mut errors: Box<dyn Write> = match &args.errors {
+        Some(p) => Box::new(BufWriter::new(File::create(p)?)),
+        None => Box::new(std::io::stderr()),
+    };
+    let (mut scored, mut failed) = (0u64, 0u64);
+    let rx = stream.receiver().clone();
+    for (tag, result) in rx.iter() {
+        let written = match (tag, result) {
+            (Some((id, fields)), Ok(pred)) => {
+                scored += 1;
+                write_prediction(&mut out, &id, &pred, fields.as_ref())
+            }
+            (_, Err(err)) => {
+                failed += 1;
+                write_error(&mut errors, &err)
+            }
+            (None, Ok(_)) => unreachable!("predictions always carry their record"),
+        };
+        match written {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
+            other => other?,
+        }
+        if rx.is_empty() {
+            out.flush()?;
+            errors.flush()?;
+        }
+    }
+    out.flush().ok();
+    errors.flush()?;
+    drop(rx);
+    stream.finish()?;
+    eprintln!("patrol: stream scored {scored}, errors {failed}");
+    Ok(if failed > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    })
+}
