@@ -4,6 +4,8 @@ mod common;
 
 mod cli;
 mod dataset;
+mod e5_import;
 mod engine;
+mod fuzz_corpus;
 mod stream;
 mod train;

