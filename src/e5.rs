@@ -318,31 +318,6 @@ pub fn import(from: &Path, out: &Path) -> Result<()> {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dequantizes_a_hand_made_block() {
-        // d = 0.5 (f16 0x3800); byte j holds low nibble j%16 and high nibble 15 - j%16.
-        let mut block = vec![0x00, 0x38];
-        block.extend((0..16u8).map(|j| j | ((15 - j) << 4)));
-        let v = dequantize_q4_0(&block);
-        assert_eq!(v.len(), 32);
-        for j in 0..16 {
-            assert_eq!(v[j], (j as f32 - 8.0) * 0.5, "low nibble {j}");
-            assert_eq!(v[j + 16], ((15 - j) as f32 - 8.0) * 0.5, "high nibble {j}");
-        }
-        // Two blocks in a row, the second with d = -2 (0xC000) and all nibbles 8 → zeros.
-        let mut two = block.clone();
-        two.extend([0x00, 0xC0]);
-        two.extend([0x88u8; 16]);
-        let v = dequantize_q4_0(&two);
-        assert_eq!(v.len(), 64);
-        assert!(v[32..].iter().all(|x| *x == 0.0));
-    }
-}
-
 /// L2-normalised mean-pooled embeddings (E5's sentence embedding) of `texts`, with the model's
 /// input prefix, from a model directory's encoder (no head needed).
 pub fn embed(dir: &Path, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
@@ -375,4 +350,29 @@ pub fn embed(dir: &Path, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
             Ok(mean.into_iter().map(|x| x / norm).collect())
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dequantizes_a_hand_made_block() {
+        // d = 0.5 (f16 0x3800); byte j holds low nibble j%16 and high nibble 15 - j%16.
+        let mut block = vec![0x00, 0x38];
+        block.extend((0..16u8).map(|j| j | ((15 - j) << 4)));
+        let v = dequantize_q4_0(&block);
+        assert_eq!(v.len(), 32);
+        for j in 0..16 {
+            assert_eq!(v[j], (j as f32 - 8.0) * 0.5, "low nibble {j}");
+            assert_eq!(v[j + 16], ((15 - j) as f32 - 8.0) * 0.5, "high nibble {j}");
+        }
+        // Two blocks in a row, the second with d = -2 (0xC000) and all nibbles 8 → zeros.
+        let mut two = block.clone();
+        two.extend([0x00, 0xC0]);
+        two.extend([0x88u8; 16]);
+        let v = dequantize_q4_0(&two);
+        assert_eq!(v.len(), 64);
+        assert!(v[32..].iter().all(|x| *x == 0.0));
+    }
 }

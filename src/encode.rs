@@ -35,7 +35,7 @@ pub struct EncodeScratch {
 enum Kind {
     Json(Box<Tokenizer>),
     WordPiece {
-        model: WordPiece,
+        model: Box<WordPiece>,
         cls: u32,
         sep: u32,
         prefix_ids: Vec<u32>,
@@ -95,7 +95,7 @@ impl TextEncoder {
                 let pad_id = vocab_id(&model, "[PAD]")?;
                 let unk_id = vocab_id(&model, "[UNK]")?;
                 let mut kind = Kind::WordPiece {
-                    model,
+                    model: Box::new(model),
                     cls,
                     sep,
                     prefix_ids: Vec::new(),
@@ -195,13 +195,16 @@ impl TextEncoder {
                 ..
             } => {
                 let body = Self::wordpiece_ids(&self.kind, &self.segmenter, text, scratch)?;
-                let room = self.max_length.saturating_sub(2 + prefix_ids.len());
-                let mut ids = Vec::with_capacity(room.min(body.len()) + 2 + prefix_ids.len());
+                // The prefix is truncated too: the whole sequence never exceeds max_length
+                // (found by fuzzing: a long prefix overflowed the position embeddings).
+                let prefix = &prefix_ids[..prefix_ids.len().min(self.max_length - 2)];
+                let room = self.max_length - 2 - prefix.len();
+                let mut ids = Vec::with_capacity(room.min(body.len()) + 2 + prefix.len());
                 let mut offsets = Vec::with_capacity(ids.capacity());
                 ids.push(*cls);
                 offsets.push(0..0);
-                ids.extend_from_slice(prefix_ids);
-                offsets.extend(prefix_ids.iter().map(|_| 0..0));
+                ids.extend_from_slice(prefix);
+                offsets.extend(prefix.iter().map(|_| 0..0));
                 for (id, span) in body.into_iter().take(room) {
                     ids.push(id);
                     offsets.push(span);
@@ -233,5 +236,24 @@ impl Preprocessor {
                 self.encoder.encode(&normalized, scratch)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_prefix_never_exceeds_max_length() {
+        let vocab = crate::placeholder::char_vocab("queryこんにちは:".chars()).into_bytes();
+        let source = TokenizerSource::LinderaWordPiece(vocab);
+        for max_length in [4, 5, 8, 12] {
+            let enc = TextEncoder::new(&source, max_length, "query: query: ").unwrap();
+            let e = enc
+                .encode("こんにちは", &mut EncodeScratch::default())
+                .unwrap();
+            assert!(e.ids.len() <= max_length, "{max_length}: {}", e.ids.len());
+            assert_eq!(e.ids.len(), e.offsets.len());
+        }
     }
 }

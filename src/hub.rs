@@ -8,6 +8,9 @@ use hf_hub::{Repo, RepoType};
 
 use crate::error::{Error, Result};
 
+/// Looks a file up in the cache or on the Hub.
+type Getter = Box<dyn Fn(&str) -> Option<PathBuf>>;
+
 /// Files tried, in order; the first two are required.
 const REQUIRED: [&str; 2] = ["config.json", "model.safetensors"];
 const OPTIONAL: [&str; 4] = [
@@ -59,7 +62,7 @@ pub fn fetch_from(cache_dir: &Path, spec: &str, offline: bool) -> Result<PathBuf
         repo: spec.to_string(),
         reason,
     };
-    let get: Box<dyn Fn(&str) -> Option<PathBuf>> = if offline {
+    let get: Getter = if offline {
         let snapshot = cached_snapshot(cache_dir, &repo, &revision).ok_or_else(|| {
             err(format!(
                 "not in the cache at {} and HF_HUB_OFFLINE is set",

@@ -132,9 +132,8 @@ where
     });
     let rx = stream.receiver.clone();
     // The stream handle (and its worker) lives as long as the iterator.
-    rx.into_iter().map(move |o| {
+    rx.into_iter().inspect(move |_| {
         let _keep = &stream;
-        o
     })
 }
 

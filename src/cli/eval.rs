@@ -86,6 +86,19 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
             .model
             .load(args.model.options())
             .context("loading the model")?;
+        if let Some(unk) = classifier.preprocessor().encoder.unk_id() {
+            let encoded = classifier.preprocessor().encode_all(&texts)?;
+            let tokens: usize = encoded.iter().map(|e| e.ids.len().saturating_sub(2)).sum();
+            let unks = encoded
+                .iter()
+                .flat_map(|e| &e.ids)
+                .filter(|&&id| id == unk)
+                .count();
+            eprintln!(
+                "[UNK] rate: {:.5} ({unks} of {tokens} tokens)",
+                unks as f64 / tokens.max(1) as f64
+            );
+        }
         let preds = classifier.classify(&texts)?;
         let scores: Vec<Vec<f32>> = preds
             .into_iter()

@@ -22,7 +22,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<i32> {
         .num_threads(config.train.threads)
         .build()?;
     let summary = pool.install(|| train(&config, &text, !args.quiet))?;
-    let best = summary.epochs.iter().filter(|e| e.best).last();
+    let best = summary.epochs.iter().rfind(|e| e.best);
     eprintln!(
         "trained {} epochs in {:.0}s; best valid macro-F1 {:.4}; model in {}",
         summary.epochs.len(),

@@ -138,9 +138,9 @@ fn near_duplicate_groups(texts: &[String], threshold: f64) -> Vec<usize> {
 fn variant_count(ex: &Example) -> usize {
     if ex.labels.iter().any(|l| l == "drugs") {
         3
-    } else if ex.labels.iter().any(|l| l == "serious_crime") {
-        2
-    } else if ex.is_benign() && super::has_signal_word(&ex.text) {
+    } else if ex.labels.iter().any(|l| l == "serious_crime")
+        || (ex.is_benign() && super::has_signal_word(&ex.text))
+    {
         2
     } else {
         1

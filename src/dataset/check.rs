@@ -128,7 +128,7 @@ pub fn check(splits: &[Vec<Example>; 3]) -> Report {
         ),
         ("multi_label", count(&all, |e| e.labels.len() > 1), 400),
         ("benign", count(&all, |e| e.is_benign()), 7000),
-        ("hard_negatives", count(&all, |e| is_hard_negative(e)), 4000),
+        ("hard_negatives", count(&all, is_hard_negative), 4000),
         ("written", count(&all, |e| e.source == "written"), 4000),
         ("test", splits[2].len(), 1500),
     ];

@@ -53,8 +53,8 @@ pub fn best_matches(
                 }
             }
             counts
-                .into_iter()
-                .map(|(i, _)| (jaccard(q, &corpus[i as usize]), Some(i as usize)))
+                .into_keys()
+                .map(|i| (jaccard(q, &corpus[i as usize]), Some(i as usize)))
                 .fold(
                     (0.0, None),
                     |best, cur| if cur.0 > best.0 { cur } else { best },
