@@ -2,7 +2,7 @@
 //! p50, p99 and max latency per post (arrival to prediction) and the throughput reached.
 //! Default model, the machine's cores, `--max-batch 32 --max-wait-ms 20` (the CLI defaults).
 //!
-//! Run: `cargo bench --bench stream_latency` (about 10 s per rate; `SECONDS=n` to change).
+//! Run: `cargo bench --bench stream_latency` (about 10 s per rate; `PATROL_BENCH_SECONDS=n` to change).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +25,7 @@ fn main() {
                 .to_string()
         })
         .collect();
-    let seconds: f64 = std::env::var("SECONDS")
+    let seconds: f64 = std::env::var("PATROL_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10.0);

@@ -60,7 +60,8 @@ impl Default for ClassifierOptions {
             evidence: false,
             evidence_top_k: 5,
             thresholds: BTreeMap::new(),
-            parallel_batches: false,
+            // Measured faster on 2 cores (README, Benchmarks): 136.5 vs 118.3 posts/s.
+            parallel_batches: true,
         }
     }
 }
