@@ -1,15 +1,31 @@
 //! Harnesses shared by the `cargo fuzz` targets (`fuzz/`) and the corpus replay test, so the
 //! code that was fuzzed is the code CI replays. Each panics only on a broken invariant.
 
+use std::collections::HashMap;
 use std::io::Cursor;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::config::TokenizerSource;
 use crate::encode::{EncodeScratch, TextEncoder};
 use crate::io::{Format, ReadOptions, RecordReader};
 use crate::normalize::{Normalizer, NormalizerConfig};
 
-fn encoder(max_length: usize, prefix: &str) -> TextEncoder {
+/// Encoders by (max length, prefix).
+type EncoderCache = HashMap<(usize, &'static str), Arc<TextEncoder>>;
+
+/// One encoder per (max length, prefix), built once: rebuilding it on every execution made the
+/// fuzzer spend most of its time parsing the vocabulary.
+fn encoder(max_length: usize, prefix: &'static str) -> Arc<TextEncoder> {
+    static CACHE: OnceLock<Mutex<EncoderCache>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().expect("encoder cache lock");
+    cache
+        .entry((max_length, prefix))
+        .or_insert_with(|| Arc::new(build_encoder(max_length, prefix)))
+        .clone()
+}
+
+fn build_encoder(max_length: usize, prefix: &str) -> TextEncoder {
     static VOCAB: OnceLock<Vec<u8>> = OnceLock::new();
     let vocab = VOCAB.get_or_init(|| {
         let chars = (0x3041u32..=0x30FA)

@@ -133,16 +133,6 @@ impl BertClassifier {
         }
         Ok(out)
     }
-
-    /// Mean-pooled last hidden states (the E5 sentence embedding), `[size, hidden]`.
-    pub fn mean_pooled(&self, batch: &Batch) -> Result<Vec<Vec<f32>>> {
-        let (ids, types, mask) = self.inputs(batch)?;
-        let hidden = self.bert.forward(&ids, &types, &mask, None)?;
-        let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&m)?.sum(1)?;
-        let counts = m.sum(1)?;
-        Ok(summed.broadcast_div(&counts)?.to_vec2()?)
-    }
 }
 
 /// Re-initialises every variable deterministically from `seed` (candle's CPU RNG cannot be

@@ -92,6 +92,24 @@ fn the_stream_api_keeps_order_and_matches_batch_scores() {
     s.finish().unwrap();
 }
 
+/// `patrol scan --quiet` of `dump` with `model`, writing predictions to `out` and errors to `errs`.
+fn scan_command(
+    model: &std::path::Path,
+    dump: &std::path::Path,
+    out: &std::path::Path,
+    errs: &std::path::Path,
+) -> Command {
+    let mut cmd = Command::cargo_bin("patrol").unwrap();
+    cmd.args(["scan", "--quiet", "--model"])
+        .arg(model)
+        .arg(dump)
+        .arg("--output")
+        .arg(out)
+        .arg("--errors")
+        .arg(errs);
+    cmd
+}
+
 fn gen_dump(path: &std::path::Path, lines: u64) -> patrol::gen::DumpStats {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let stats = patrol::gen::write_dump(&mut f, lines, 11).unwrap();
@@ -112,23 +130,7 @@ fn a_faulty_dump_of_100k_lines_loses_nothing_in_scan_and_stream() {
     let dump = tmp.path().join("dump.jsonl");
     let stats = gen_dump(&dump, 100_000);
     let (out, errs) = (tmp.path().join("out.jsonl"), tmp.path().join("err.jsonl"));
-    let status = Command::cargo_bin("patrol")
-        .unwrap()
-        .args([
-            "scan",
-            "--quiet",
-            "--model",
-            model.to_str().unwrap(),
-            dump.to_str().unwrap(),
-        ])
-        .args([
-            "--output",
-            out.to_str().unwrap(),
-            "--errors",
-            errs.to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
+    let status = scan_command(&model, &dump, &out, &errs).status().unwrap();
     assert_eq!(status.code(), Some(1));
     let ids = ids_of(&out);
     assert_eq!(ids, stats.good_ids, "every good id exactly once, in order");
@@ -231,30 +233,16 @@ fn resume_case(name: &str) {
         tmp.path().join("scan.ckpt"),
     );
     let scan = |resume: bool| {
-        let mut cmd = Command::cargo_bin("patrol").unwrap();
-        cmd.args([
-            "scan",
-            "--quiet",
-            "--threads",
-            "1",
-            "--model",
-            model.to_str().unwrap(),
-            dump.to_str().unwrap(),
-        ])
-        .args([
-            "--output",
-            out.to_str().unwrap(),
-            "--errors",
-            errs.to_str().unwrap(),
-        ])
-        .args([
-            "--checkpoint",
-            ckpt.to_str().unwrap(),
-            "--checkpoint-every",
-            "2000",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        let mut cmd = scan_command(&model, &dump, &out, &errs);
+        cmd.args(["--threads", "1"])
+            .args([
+                "--checkpoint",
+                ckpt.to_str().unwrap(),
+                "--checkpoint-every",
+                "2000",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         if resume {
             cmd.arg("--resume");
         }
