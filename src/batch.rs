@@ -17,7 +17,8 @@ pub struct Batch {
 }
 
 /// Groups post indices into batches: sorted by length (longest first), each batch's padded size
-/// (`rows * longest row`) at most `max_tokens`, and at most `max_rows` rows.
+/// (`rows * longest row`) at most `max_tokens`, at most `max_rows` rows, and no row mostly
+/// padding (see [`PADDING_SLACK`]).
 pub fn plan(lengths: &[usize], max_tokens: usize, max_rows: usize) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     // Stable sort keeps equal-length posts in input order, so plans are deterministic.
@@ -29,7 +30,9 @@ pub fn plan(lengths: &[usize], max_tokens: usize, max_rows: usize) -> Vec<Vec<us
         let len = lengths[i].max(1);
         let new_longest = longest.max(len);
         if !current.is_empty()
-            && ((current.len() + 1) * new_longest > max_tokens || current.len() >= max_rows)
+            && ((current.len() + 1) * new_longest > max_tokens
+                || current.len() >= max_rows
+                || wastes_padding(longest, len))
         {
             groups.push(std::mem::take(&mut current));
             longest = 0;
@@ -42,6 +45,17 @@ pub fn plan(lengths: &[usize], max_tokens: usize, max_rows: usize) -> Vec<Vec<us
     }
     groups
 }
+
+/// A post much shorter than its batch's longest (under three quarters, and more than
+/// [`PADDING_SLACK`] tokens shorter) starts a new batch instead: over a quarter of its row would be padding.
+/// This matters for small sets such as a stream's micro-batch, which would otherwise be padded to
+/// its one long post.
+fn wastes_padding(longest: usize, len: usize) -> bool {
+    len * 4 < longest * 3 && longest - len > PADDING_SLACK
+}
+
+/// Tokens of padding per row always tolerated, so very short posts still share batches.
+pub const PADDING_SLACK: usize = 8;
 
 /// Pads the sequences named by `indices` into one batch.
 pub fn build<S: AsRef<[u32]>>(seqs: &[S], indices: Vec<usize>, pad_id: u32) -> Batch {
@@ -92,6 +106,14 @@ mod tests {
         let groups = plan(&[50, 1, 1, 1], 10, 2);
         assert_eq!(groups, vec![vec![0], vec![1, 2], vec![3]]);
         assert!(plan(&[], 10, 2).is_empty());
+    }
+
+    #[test]
+    fn plan_splits_rows_that_would_be_mostly_padding() {
+        // 100 and 80 share a batch (80 ≥ 75); 40 would be 60 % padding; 4 and 2 share one
+        // (within the slack).
+        let groups = plan(&[40, 100, 2, 80, 4], 10_000, 100);
+        assert_eq!(groups, vec![vec![1, 3], vec![0], vec![4, 2]]);
     }
 
     #[test]

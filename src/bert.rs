@@ -22,6 +22,9 @@ pub struct TrainCtx {
     pub hidden_p: f64,
     /// Dropout on attention probabilities.
     pub attention_p: f64,
+    /// Frozen embeddings and lower layers (fine-tuning): they run as in inference, and their
+    /// output is detached so that no gradient is computed below it.
+    pub frozen_layers: usize,
 }
 
 impl TrainCtx {
@@ -175,7 +178,8 @@ impl Bert {
         mask: &Tensor,
         mut ctx: Option<&mut TrainCtx>,
     ) -> Result<Tensor> {
-        let train = ctx.is_some();
+        let frozen = ctx.as_ref().map_or(0, |c| c.frozen_layers);
+        let train = ctx.is_some() && frozen == 0;
         let (size, len) = ids.dims2()?;
         let positions = Tensor::arange(0u32, len as u32, ids.device())?;
         let e = &self.embeddings;
@@ -184,12 +188,24 @@ impl Bert {
             .forward(ids)?
             .add(&e.token_type.forward(types)?)?
             .broadcast_add(&e.position.forward(&positions)?)?;
-        let x = dropout(&mut ctx, e.norm.forward(&x, train)?, false)?;
+        let x = e.norm.forward(&x, train)?;
+        let x = if train {
+            dropout(&mut ctx, x, false)?
+        } else {
+            x
+        };
         // Additive mask: 0 for tokens, a large negative number for padding; [size, 1, 1, len].
         let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((size, 1, 1, len))?;
         let mut x = x;
-        for layer in &self.layers {
-            x = self.layer(layer, &x, &bias, &mut ctx)?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            if i < frozen {
+                x = self.layer(layer, &x, &bias, &mut None)?;
+                if i + 1 == frozen {
+                    x = x.detach();
+                }
+            } else {
+                x = self.layer(layer, &x, &bias, &mut ctx)?;
+            }
         }
         Ok(x)
     }

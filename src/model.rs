@@ -68,7 +68,8 @@ impl BertClassifier {
         ctx: Option<&mut TrainCtx>,
     ) -> Result<Tensor> {
         let hidden = self.bert.forward(ids, types, mask, ctx)?;
-        let cls = hidden.narrow(1, 0, 1)?.squeeze(1)?;
+        // Contiguous: the MKL and CUDA matmuls reject a strided left-hand side.
+        let cls = hidden.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?;
         Ok(self.pooler.forward(&cls)?.tanh()?)
     }
 

@@ -84,3 +84,43 @@ fn a_tiny_run_learns_reproduces_and_loads() {
         );
     }
 }
+
+#[test]
+fn fine_tuning_loads_the_base_and_keeps_frozen_layers_fixed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let base = tmp.path().join("base");
+    let (cfg, text) = tiny_config(&base, "");
+    pool.install(|| train(&cfg, &text, false)).unwrap();
+    // Fine-tune the trained tiny model with its one encoder layer (and embeddings) frozen.
+    let tuned = tmp.path().join("tuned");
+    let extra = format!("base = \"{}\"\nfreeze_layers = 1", base.display());
+    let (cfg, text) = tiny_config(&tuned, &extra);
+    let run = pool.install(|| train(&cfg, &text, false)).unwrap();
+    assert!(run.best.is_some());
+    let load = |dir: &std::path::Path| {
+        candle_core::safetensors::load(dir.join("model.safetensors"), &candle_core::Device::Cpu)
+            .unwrap()
+    };
+    let (before, after) = (load(&base), load(&tuned));
+    let differs = |name: &str| {
+        let diff = (&before[name] - &after[name]).unwrap().abs().unwrap();
+        diff.max_all().unwrap().to_scalar::<f32>().unwrap() > 0.0
+    };
+    let mut frozen = 0;
+    for name in before.keys() {
+        if name.contains("embeddings.") || name.contains("encoder.layer.0.") {
+            assert!(!differs(name), "frozen {name} changed");
+            frozen += 1;
+        }
+    }
+    assert!(frozen > 10, "only {frozen} frozen tensors found");
+    assert!(differs("classifier.weight"), "the head did not train");
+    assert!(
+        differs("bert.pooler.dense.weight"),
+        "the pooler did not train"
+    );
+}

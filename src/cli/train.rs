@@ -11,13 +11,26 @@ pub struct TrainArgs {
     /// The training configuration (TOML).
     #[arg(long)]
     pub config: PathBuf,
+    /// Write the model here instead of the config's `output`.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Stop after N epochs, keeping the full run's learning-rate schedule (to compare the first
+    /// epochs of a second run with a logged run's `train_log.jsonl`).
+    #[arg(long)]
+    pub stop_after_epochs: Option<usize>,
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<i32> {
-    let (config, text) = TrainConfig::load(&args.config)?;
+    let (mut config, text) = TrainConfig::load(&args.config)?;
+    if let Some(out) = args.output {
+        config.output = out;
+    }
+    if let Some(n) = args.stop_after_epochs {
+        config.train.stop_after_epochs = n;
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.train.threads)
         .build()?;

@@ -115,6 +115,10 @@ pub struct TrainSection {
     /// Stop after this many optimiser steps (tests); 0 = no limit.
     #[serde(default)]
     pub max_steps: usize,
+    /// Stop after this many epochs with the schedule of the full run unchanged, so the epochs
+    /// that ran can be compared with a logged full run; 0 = no limit.
+    #[serde(default)]
+    pub stop_after_epochs: usize,
 }
 
 /// Distillation: targets mix gold labels with a teacher's soft scores.

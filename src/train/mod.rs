@@ -362,6 +362,11 @@ pub fn train(cfg: &TrainConfig, config_text: &str, show_progress: bool) -> Resul
         rng: rand::rngs::StdRng::seed_from_u64(t.seed ^ 0xD80),
         hidden_p: cfg.model.dropout,
         attention_p: cfg.model.dropout,
+        frozen_layers: if cfg.model.base.is_some() {
+            cfg.model.freeze_layers
+        } else {
+            0
+        },
     };
     let out = &cfg.output;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
@@ -480,7 +485,9 @@ pub fn train(cfg: &TrainConfig, config_text: &str, show_progress: bool) -> Resul
                 break 'epochs;
             }
         }
-        if t.max_steps > 0 && step >= t.max_steps {
+        if (t.max_steps > 0 && step >= t.max_steps)
+            || (t.stop_after_epochs > 0 && epoch >= t.stop_after_epochs)
+        {
             break;
         }
     }

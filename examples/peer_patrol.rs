@@ -1,0 +1,103 @@
+//! patrol's side of the peer benchmark (`benches/peers/`): encodes a JSONL file of posts with a
+//! model's own tokeniser, writes the token ids for the peers (so every engine scores the same
+//! ids), then times patrol on them and prints one JSON object on stdout.
+//!
+//! Run: `cargo run --release --example peer_patrol -- MODEL_DIR|embedded POSTS.jsonl IDS_OUT.jsonl [BATCH]`
+//!
+//! Timings, all on the machine's rayon threads (set `RAYON_NUM_THREADS`):
+//! - `encode`: normalise, segment and tokenise every post (parallel);
+//! - `batches`: the peers' protocol: length-sorted batches of `BATCH` posts, scored one at a time,
+//!   with each batch's latency;
+//! - `engine`: the engine's default path (`Classifier::classify`: encode, token-budget batches
+//!   scored in parallel), end to end from text to predictions.
+
+use std::io::Write;
+use std::time::Instant;
+
+use patrol::{Classifier, ClassifierOptions};
+
+fn main() -> patrol::Result<()> {
+    // As the CLI does for scoring: candle's element-wise ops run on the calling rayon worker,
+    // which suits the engine's parallel batches (README, Benchmarks). Set CANDLE_NUM_THREADS to
+    // override.
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 3 {
+        eprintln!("usage: peer_patrol MODEL_DIR|embedded POSTS.jsonl IDS_OUT.jsonl [BATCH]");
+        std::process::exit(2);
+    }
+    let batch: usize = args
+        .get(3)
+        .map_or(32, |b| b.parse().expect("BATCH is a number"));
+    let options = ClassifierOptions::default();
+    let classifier = if args[0] == "embedded" {
+        Classifier::embedded(options)?
+    } else {
+        Classifier::from_dir(&args[0], options)?
+    };
+    let body = std::fs::read_to_string(&args[1]).map_err(|e| patrol::Error::io(&args[1], e))?;
+    let posts: Vec<String> = body
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSONL");
+            v["text"].as_str().expect("a text field").to_string()
+        })
+        .collect();
+    let prep = classifier.preprocessor();
+
+    let t = Instant::now();
+    let encoded = prep.encode_all(&posts)?;
+    let encode_s = t.elapsed().as_secs_f64();
+    let mut ids_out = std::io::BufWriter::new(
+        std::fs::File::create(&args[2]).map_err(|e| patrol::Error::io(&args[2], e))?,
+    );
+    for e in &encoded {
+        writeln!(ids_out, "{}", serde_json::to_string(&e.ids).expect("ids"))
+            .map_err(|e| patrol::Error::io(&args[2], e))?;
+    }
+    ids_out
+        .flush()
+        .map_err(|e| patrol::Error::io(&args[2], e))?;
+
+    // The peers' protocol: length-sorted batches of `batch` rows, one at a time.
+    let mut order: Vec<usize> = (0..encoded.len()).collect();
+    order.sort_by_key(|&i| encoded[i].ids.len());
+    let model = classifier.model();
+    let pad = prep.encoder.pad_id();
+    let seqs: Vec<&[u32]> = encoded.iter().map(|e| e.ids.as_slice()).collect();
+    let mut scores = vec![Vec::new(); posts.len()];
+    let mut latencies = Vec::new();
+    let t = Instant::now();
+    for group in order.chunks(batch) {
+        let b = patrol::batch::build(&seqs, group.to_vec(), pad);
+        let start = Instant::now();
+        let rows = model.scores(&b)?;
+        latencies.push(start.elapsed().as_secs_f64() * 1e3);
+        for (i, row) in b.indices.into_iter().zip(rows) {
+            scores[i] = row;
+        }
+    }
+    let batches_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let predictions = classifier.classify(&posts)?;
+    let engine_s = t.elapsed().as_secs_f64();
+    assert_eq!(predictions.len(), posts.len());
+
+    let report = serde_json::json!({
+        "posts": posts.len(),
+        "tokens": encoded.iter().map(|e| e.ids.len()).sum::<usize>(),
+        "threads": rayon::current_num_threads(),
+        "encode_s": encode_s,
+        "batches_s": batches_s,
+        "batch_ms": latencies,
+        "engine_s": engine_s,
+        "labels": classifier.labels(),
+        "scores": scores,
+    });
+    println!("{report}");
+    Ok(())
+}
