@@ -15,10 +15,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    // As the CLI does for scoring: candle's element-wise ops on the calling rayon worker.
-    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        std::env::set_var("CANDLE_NUM_THREADS", "1");
-    }
+    // As the CLI does for scoring.
+    patrol::classifier::prefer_worker_threads();
     let posts: Vec<String> = std::fs::read_to_string("datasets/test.jsonl")
         .expect("run from the repository root")
         .lines()

@@ -17,12 +17,8 @@ use std::time::Instant;
 use patrol::{Classifier, ClassifierOptions};
 
 fn main() -> patrol::Result<()> {
-    // As the CLI does for scoring: candle's element-wise ops run on the calling rayon worker,
-    // which suits the engine's parallel batches (README, Benchmarks). Set CANDLE_NUM_THREADS to
-    // override.
-    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        std::env::set_var("CANDLE_NUM_THREADS", "1");
-    }
+    // As the CLI does for scoring (set CANDLE_NUM_THREADS to override).
+    patrol::classifier::prefer_worker_threads();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 3 {
         eprintln!("usage: peer_patrol MODEL_DIR|embedded POSTS.jsonl IDS_OUT.jsonl [BATCH]");

@@ -25,6 +25,20 @@ pub enum DeviceChoice {
     Cuda(usize),
 }
 
+/// Makes candle's element-wise kernels run on the calling thread (`CANDLE_NUM_THREADS=1`) unless
+/// the user set `CANDLE_NUM_THREADS`. With the default parallel batches, those kernels would fan out
+/// to candle's own spinning pool from every rayon worker at once, and the calls serialise: on 2
+/// cores `patrol scan` of 2,000 test posts ran at 170-182 posts/s with this, 142-146 without
+/// (README, Benchmarks). Training runs one batch at a time and should keep candle's pool.
+///
+/// Call it at the start of `main`, before any other thread exists (it sets an environment
+/// variable) and before the first candle operation (candle reads it once).
+pub fn prefer_worker_threads() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+}
+
 /// Options for loading and running a [`Classifier`]. Build with `Default` and `with_*` setters.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

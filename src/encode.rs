@@ -239,6 +239,16 @@ impl Preprocessor {
     }
 }
 
+/// `[UNK]` tokens and all tokens (without `[CLS]`/`[SEP]`) over encoded posts.
+pub fn unk_counts(encoded: &[Encoded], unk: u32) -> (usize, usize) {
+    encoded.iter().fold((0, 0), |(u, n), e| {
+        (
+            u + e.ids.iter().filter(|&&id| id == unk).count(),
+            n + e.ids.len().saturating_sub(2),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,24 +86,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
             .model
             .load(args.model.options())
             .context("loading the model")?;
+        // Encoded once: for the [UNK] rate and for scoring.
+        let encoded = classifier.preprocessor().encode_all(&texts)?;
         if let Some(unk) = classifier.preprocessor().encoder.unk_id() {
-            let encoded = classifier.preprocessor().encode_all(&texts)?;
-            let tokens: usize = encoded.iter().map(|e| e.ids.len().saturating_sub(2)).sum();
-            let unks = encoded
-                .iter()
-                .flat_map(|e| &e.ids)
-                .filter(|&&id| id == unk)
-                .count();
+            let (unks, tokens) = patrol::encode::unk_counts(&encoded, unk);
             eprintln!(
                 "[UNK] rate: {:.5} ({unks} of {tokens} tokens)",
                 unks as f64 / tokens.max(1) as f64
             );
         }
-        let preds = classifier.classify(&texts)?;
-        let scores: Vec<Vec<f32>> = preds
-            .into_iter()
-            .map(|p| p.scores.into_iter().map(|(_, s)| s).collect())
-            .collect();
+        let scores = classifier.score_encoded(&encoded)?;
         (
             classifier.labels().to_vec(),
             scores,

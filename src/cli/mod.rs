@@ -125,24 +125,12 @@ impl ModelArgs {
     }
 }
 
-/// Scoring runs length-sorted batches in parallel across rayon workers (the default). candle's
-/// element-wise kernels would then fan out to candle's own spinning thread pool from both workers
-/// at once, and those calls serialise; with one candle thread they run on the calling worker
-/// instead. Measured with `examples/peer_patrol` on 2,000 test posts, 2 cores: 164-215 posts/s
-/// against 141-156 without it (README, Benchmarks). Training runs one batch at a time and keeps
-/// candle's pool. A `CANDLE_NUM_THREADS` set by the user wins.
-fn single_threaded_candle_ops() {
-    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        // Sound: called at the start of `main`, before any other thread exists.
-        std::env::set_var("CANDLE_NUM_THREADS", "1");
-    }
-}
-
 /// Parses arguments, runs the command, and returns the exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
+    // Scoring commands run parallel batches; training runs one batch at a time.
     if !matches!(cli.command, Command::Train(_)) {
-        single_threaded_candle_ops();
+        patrol::classifier::prefer_worker_threads();
     }
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),

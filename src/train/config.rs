@@ -37,6 +37,18 @@ pub struct DataConfig {
     pub limit: usize,
 }
 
+impl ModelSection {
+    /// Encoder layers frozen (with the embeddings) during training: `freeze_layers` when
+    /// fine-tuning a base, none for a student trained from scratch.
+    pub fn frozen_layers(&self) -> usize {
+        if self.base.is_some() {
+            self.freeze_layers
+        } else {
+            0
+        }
+    }
+}
+
 /// The encoder: a fresh student, or a base model directory to fine-tune.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

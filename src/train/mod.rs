@@ -143,11 +143,11 @@ fn setup(cfg: &TrainConfig, train: &[Example], device: &Device) -> Result<Setup>
             return Err(Error::model(&path, "no encoder weights matched"));
         }
     }
+    let layers = m.frozen_layers();
     let frozen = |name: &str| {
-        m.base.is_some()
-            && m.freeze_layers > 0
+        layers > 0
             && (name.contains("embeddings.")
-                || (0..m.freeze_layers).any(|i| name.contains(&format!("encoder.layer.{i}."))))
+                || (0..layers).any(|i| name.contains(&format!("encoder.layer.{i}."))))
     };
     let trainable = {
         let data = varmap.data().lock().expect("varmap lock");
@@ -237,11 +237,7 @@ fn epoch_batches(encoded: &[Encoded], batch_size: usize, rng: &mut impl Rng) -> 
 
 fn unk_rate(encoded: &[Encoded], unk: Option<u32>) -> f64 {
     let Some(unk) = unk else { return 0.0 };
-    let (mut n, mut u) = (0usize, 0usize);
-    for e in encoded {
-        n += e.ids.len().saturating_sub(2);
-        u += e.ids.iter().filter(|&&id| id == unk).count();
-    }
+    let (u, n) = crate::encode::unk_counts(encoded, unk);
     u as f64 / n.max(1) as f64
 }
 
@@ -362,11 +358,7 @@ pub fn train(cfg: &TrainConfig, config_text: &str, show_progress: bool) -> Resul
         rng: rand::rngs::StdRng::seed_from_u64(t.seed ^ 0xD80),
         hidden_p: cfg.model.dropout,
         attention_p: cfg.model.dropout,
-        frozen_layers: if cfg.model.base.is_some() {
-            cfg.model.freeze_layers
-        } else {
-            0
-        },
+        frozen_layers: cfg.model.frozen_layers(),
     };
     let out = &cfg.output;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
