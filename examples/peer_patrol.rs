@@ -10,11 +10,18 @@
 //!   with each batch's latency;
 //! - `engine`: the engine's default path (`Classifier::classify`: encode, token-budget batches
 //!   scored in parallel), end to end from text to predictions.
+//!
+//! Both run at the default precision (`fast`) and again at `f32`, the reference; `scores` are the
+//! reference's, for the peers' agreement check, and `scores_fast` the default's.
 
 use std::io::Write;
 use std::time::Instant;
 
-use patrol::{Classifier, ClassifierOptions};
+use patrol::{Classifier, ClassifierOptions, Precision};
+
+// As the `patrol` binary does.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> patrol::Result<()> {
     // As the CLI does for scoring (set CANDLE_NUM_THREADS to override).
@@ -27,12 +34,16 @@ fn main() -> patrol::Result<()> {
     let batch: usize = args
         .get(3)
         .map_or(32, |b| b.parse().expect("BATCH is a number"));
-    let options = ClassifierOptions::default();
-    let classifier = if args[0] == "embedded" {
-        Classifier::embedded(options)?
-    } else {
-        Classifier::from_dir(&args[0], options)?
+    let load = |precision| {
+        let options = ClassifierOptions::default().with_precision(precision);
+        if args[0] == "embedded" {
+            Classifier::embedded(options)
+        } else {
+            Classifier::from_dir(&args[0], options)
+        }
     };
+    let classifier = load(Precision::Fast)?;
+    let reference = load(Precision::F32)?;
     let body = std::fs::read_to_string(&args[1]).map_err(|e| patrol::Error::io(&args[1], e))?;
     let posts: Vec<String> = body
         .lines()
@@ -58,30 +69,11 @@ fn main() -> patrol::Result<()> {
         .flush()
         .map_err(|e| patrol::Error::io(&args[2], e))?;
 
-    // The peers' protocol: length-sorted batches of `batch` rows, one at a time.
-    let mut order: Vec<usize> = (0..encoded.len()).collect();
-    order.sort_by_key(|&i| encoded[i].ids.len());
-    let model = classifier.model();
-    let pad = prep.encoder.pad_id();
     let seqs: Vec<&[u32]> = encoded.iter().map(|e| e.ids.as_slice()).collect();
-    let mut scores = vec![Vec::new(); posts.len()];
-    let mut latencies = Vec::new();
-    let t = Instant::now();
-    for group in order.chunks(batch) {
-        let b = patrol::batch::build(&seqs, group.to_vec(), pad);
-        let start = Instant::now();
-        let rows = model.scores(&b)?;
-        latencies.push(start.elapsed().as_secs_f64() * 1e3);
-        for (i, row) in b.indices.into_iter().zip(rows) {
-            scores[i] = row;
-        }
-    }
-    let batches_s = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let predictions = classifier.classify(&posts)?;
-    let engine_s = t.elapsed().as_secs_f64();
-    assert_eq!(predictions.len(), posts.len());
+    let (batches_s, latencies, scores_fast) = time_batches(&classifier, &seqs, batch)?;
+    let (batches_f32_s, latencies_f32, scores) = time_batches(&reference, &seqs, batch)?;
+    let engine_s = time_engine(&classifier, &posts)?;
+    let engine_f32_s = time_engine(&reference, &posts)?;
 
     let report = serde_json::json!({
         "posts": posts.len(),
@@ -91,9 +83,47 @@ fn main() -> patrol::Result<()> {
         "batches_s": batches_s,
         "batch_ms": latencies,
         "engine_s": engine_s,
+        "batches_f32_s": batches_f32_s,
+        "batch_ms_f32": latencies_f32,
+        "engine_f32_s": engine_f32_s,
         "labels": classifier.labels(),
         "scores": scores,
+        "scores_fast": scores_fast,
     });
     println!("{report}");
     Ok(())
+}
+
+/// The peers' protocol: length-sorted batches of `batch` rows, one at a time. Returns the total
+/// seconds, each batch's milliseconds, and the scores in input order.
+fn time_batches(
+    classifier: &Classifier,
+    seqs: &[&[u32]],
+    batch: usize,
+) -> patrol::Result<(f64, Vec<f64>, Vec<Vec<f32>>)> {
+    let mut order: Vec<usize> = (0..seqs.len()).collect();
+    order.sort_by_key(|&i| seqs[i].len());
+    let model = classifier.model();
+    let pad = classifier.preprocessor().encoder.pad_id();
+    let mut scores = vec![Vec::new(); seqs.len()];
+    let mut latencies = Vec::new();
+    let t = Instant::now();
+    for group in order.chunks(batch) {
+        let b = patrol::batch::build(seqs, group.to_vec(), pad);
+        let start = Instant::now();
+        let rows = model.scores(&b)?;
+        latencies.push(start.elapsed().as_secs_f64() * 1e3);
+        for (i, row) in b.indices.into_iter().zip(rows) {
+            scores[i] = row;
+        }
+    }
+    Ok((t.elapsed().as_secs_f64(), latencies, scores))
+}
+
+/// Seconds for the engine's default path, text to predictions.
+fn time_engine(classifier: &Classifier, posts: &[String]) -> patrol::Result<f64> {
+    let t = Instant::now();
+    let predictions = classifier.classify(posts)?;
+    assert_eq!(predictions.len(), posts.len());
+    Ok(t.elapsed().as_secs_f64())
 }

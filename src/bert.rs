@@ -4,7 +4,8 @@
 //! that training needs: candle-nn's fused LayerNorm kernel has no backward pass, so training
 //! uses a LayerNorm built from differentiable ops; and candle-transformers' internal dropout is a
 //! no-op, so dropout here is real and follows the run's seed (candle's CPU RNG cannot be seeded).
-//! Inference uses the fused LayerNorm and softmax kernels.
+//! Inference uses the fused LayerNorm and softmax kernels, and by default ([`Precision::Fast`])
+//! the fused kernels of [`crate::kernels`] with one query/key/value projection per layer.
 
 use candle_core::{DType, Module, Tensor, D};
 use candle_nn::{embedding, linear, Embedding, Init, Linear, VarBuilder};
@@ -13,6 +14,20 @@ use rand::rngs::StdRng;
 use rand::Rng;
 
 use crate::error::Result;
+use crate::kernels::{BiasGelu, BiasResidualNorm, SplitHeads};
+
+/// How inference computes the encoder layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Precision {
+    /// Fused CPU kernels ([`crate::kernels`]): one pass each for bias + GELU (approximate erf,
+    /// error under 3e-6) and bias + residual + LayerNorm, and one fused query/key/value
+    /// projection. On other devices it is the same as `F32`.
+    #[default]
+    Fast,
+    /// candle's own operations with exact `erf`: the reference that training uses.
+    F32,
+}
 
 /// Training state threaded through the forward pass: the seeded generator and dropout rates.
 pub struct TrainCtx {
@@ -113,6 +128,50 @@ struct Layer {
     output_norm: LayerNorm,
 }
 
+/// A layer's weights arranged for [`Precision::Fast`].
+struct FastLayer {
+    /// Query, key and value weights stacked: `[3 * hidden, hidden]`.
+    qkv: Tensor,
+    split: SplitHeads,
+    attention_out: Tensor,
+    attention_norm: BiasResidualNorm,
+    intermediate: Tensor,
+    gelu: BiasGelu,
+    output: Tensor,
+    output_norm: BiasResidualNorm,
+}
+
+impl FastLayer {
+    fn new(l: &Layer, heads: usize, head_dim: usize) -> Result<Self> {
+        let bias = |x: &Linear| -> Result<Vec<f32>> {
+            Ok(match x.bias() {
+                Some(b) => b.to_dtype(DType::F32)?.to_vec1()?,
+                None => vec![0.0; x.weight().dim(0)?],
+            })
+        };
+        let vec = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.to_dtype(DType::F32)?.to_vec1()?) };
+        let norm = |x: &Linear, n: &LayerNorm| -> Result<BiasResidualNorm> {
+            Ok(BiasResidualNorm::new(
+                bias(x)?,
+                vec(&n.weight)?,
+                vec(&n.bias)?,
+                n.eps,
+            ))
+        };
+        let qkv_bias = [bias(&l.query)?, bias(&l.key)?, bias(&l.value)?].concat();
+        Ok(Self {
+            qkv: Tensor::cat(&[l.query.weight(), l.key.weight(), l.value.weight()], 0)?,
+            split: SplitHeads::new(qkv_bias, heads, head_dim),
+            attention_out: l.attention_out.weight().clone(),
+            attention_norm: norm(&l.attention_out, &l.attention_norm)?,
+            intermediate: l.intermediate.weight().clone(),
+            gelu: BiasGelu::new(bias(&l.intermediate)?),
+            output: l.output.weight().clone(),
+            output_norm: norm(&l.output, &l.output_norm)?,
+        })
+    }
+}
+
 /// The encoder: embeddings and a stack of post-LN transformer layers.
 pub struct Bert {
     embeddings: Embeddings,
@@ -120,6 +179,8 @@ pub struct Bert {
     heads: usize,
     head_dim: usize,
     act: HiddenAct,
+    /// The layers for [`Precision::Fast`], when it is on.
+    fast: Option<Vec<FastLayer>>,
 }
 
 impl Layer {
@@ -166,7 +227,39 @@ impl Bert {
             heads: c.num_attention_heads,
             head_dim: c.hidden_size / c.num_attention_heads,
             act: c.hidden_act,
+            fast: None,
         })
+    }
+
+    /// Chooses how inference runs. `Fast` needs the CPU, f32 weights and the erf GELU; otherwise
+    /// it stays on the reference path, which [`Bert::precision`] then reports.
+    pub fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        let supported = |l: &Layer| {
+            l.query.weight().device().is_cpu() && l.query.weight().dtype() == DType::F32
+        };
+        self.fast = if precision == Precision::Fast
+            && self.act == HiddenAct::Gelu
+            && self.layers.iter().all(supported)
+        {
+            let layers = self.layers.iter();
+            Some(
+                layers
+                    .map(|l| FastLayer::new(l, self.heads, self.head_dim))
+                    .collect::<Result<_>>()?,
+            )
+        } else {
+            None
+        };
+        Ok(())
+    }
+
+    /// The precision inference runs at.
+    pub fn precision(&self) -> Precision {
+        if self.fast.is_some() {
+            Precision::Fast
+        } else {
+            Precision::F32
+        }
     }
 
     /// Hidden states `[size, len, hidden]`. `mask` is `[size, len]` (1 = token); `ctx` turns on
@@ -196,6 +289,9 @@ impl Bert {
         };
         // Additive mask: 0 for tokens, a large negative number for padding; [size, 1, 1, len].
         let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((size, 1, 1, len))?;
+        if let (None, Some(fast)) = (&ctx, &self.fast) {
+            return self.forward_fast(fast, x, &bias);
+        }
         let mut x = x;
         for (i, layer) in self.layers.iter().enumerate() {
             if i < frozen {
@@ -208,6 +304,32 @@ impl Bert {
             }
         }
         Ok(x)
+    }
+
+    /// The layers through the fused kernels; `x` is the embeddings' output.
+    fn forward_fast(&self, fast: &[FastLayer], x: Tensor, bias: &Tensor) -> Result<Tensor> {
+        let (size, len, hidden) = x.dims3()?;
+        let mut x = x.reshape((size * len, hidden))?;
+        for f in fast {
+            let parts = x
+                .matmul(&f.qkv.t()?)?
+                .apply_op1_no_bwd(&f.split.for_batch(size, len))?;
+            let (q, k, v) = (parts.get(0)?, parts.get(1)?, parts.get(2)?);
+            let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
+            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+            let context = probs
+                .matmul(&v)?
+                .transpose(1, 2)?
+                .reshape((size * len, hidden))?;
+            let a = context
+                .matmul(&f.attention_out.t()?)?
+                .apply_op2_no_bwd(&x, &f.attention_norm)?;
+            let inter = a.matmul(&f.intermediate.t()?)?.apply_op1_no_bwd(&f.gelu)?;
+            x = inter
+                .matmul(&f.output.t()?)?
+                .apply_op2_no_bwd(&a, &f.output_norm)?;
+        }
+        Ok(x.reshape((size, len, hidden))?)
     }
 
     fn heads(&self, x: Tensor, size: usize, len: usize) -> Result<Tensor> {

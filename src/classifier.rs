@@ -8,6 +8,7 @@ use candle_nn::VarBuilder;
 use rayon::prelude::*;
 use serde::Serialize;
 
+pub use crate::bert::Precision;
 use crate::config::{ModelFiles, Weights};
 use crate::encode::{Encoded, Preprocessor, TextEncoder};
 use crate::error::{Error, Result};
@@ -61,6 +62,8 @@ pub struct ClassifierOptions {
     pub thresholds: BTreeMap<String, f32>,
     /// Run batches in parallel across rayon workers instead of one at a time.
     pub parallel_batches: bool,
+    /// Fused fast kernels (default) or the f32 reference path.
+    pub precision: Precision,
 }
 
 impl Default for ClassifierOptions {
@@ -76,6 +79,8 @@ impl Default for ClassifierOptions {
             thresholds: BTreeMap::new(),
             // Measured faster on 2 cores (README, Benchmarks): 136.5 vs 118.3 posts/s.
             parallel_batches: true,
+            // Within the accuracy guard (tests/engine.rs) and faster (README, Benchmarks).
+            precision: Precision::Fast,
         }
     }
 }
@@ -119,6 +124,11 @@ impl ClassifierOptions {
     /// Overrides one label's threshold.
     pub fn with_threshold(mut self, label: impl Into<String>, threshold: f32) -> Self {
         self.thresholds.insert(label.into(), threshold);
+        self
+    }
+    /// Chooses the fused fast kernels or the f32 reference path.
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
         self
     }
     /// Chooses between parallel batches and one batch at a time.
@@ -219,6 +229,7 @@ impl Classifier {
             }
         };
         let model = BertClassifier::load(vb, &files.config.bert, num_labels)
+            .and_then(|mut m| m.set_precision(options.precision).map(|()| m))
             .map_err(|e| Error::model(&files.origin, format!("loading weights: {e}")))?;
         let max_length = options
             .max_length

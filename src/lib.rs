@@ -37,6 +37,7 @@ pub mod fuzzing;
 pub mod gen;
 pub mod hub;
 pub mod io;
+pub mod kernels;
 pub mod model;
 pub mod normalize;
 pub mod placeholder;
@@ -46,6 +47,6 @@ pub mod stream;
 pub mod train;
 
 pub use classifier::{
-    Classifier, ClassifierOptions, DeviceChoice, Evidence, EvidenceWord, Prediction,
+    Classifier, ClassifierOptions, DeviceChoice, Evidence, EvidenceWord, Precision, Prediction,
 };
 pub use error::{Error, Result};

@@ -6,7 +6,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{linear, Linear, VarBuilder};
 
 use crate::batch::Batch;
-use crate::bert::{Bert, Config, TrainCtx};
+use crate::bert::{Bert, Config, Precision, TrainCtx};
 use crate::error::Result;
 
 /// BERT plus pooler plus one logit per label.
@@ -43,6 +43,16 @@ impl BertClassifier {
             classifier,
             device: vb.device().clone(),
         })
+    }
+
+    /// Chooses how inference runs (see [`Precision`]); training always uses the reference path.
+    pub fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        self.bert.set_precision(precision)
+    }
+
+    /// The precision inference runs at: `F32` where `Fast` was asked for but is not supported.
+    pub fn precision(&self) -> Precision {
+        self.bert.precision()
     }
 
     /// The device the weights live on.

@@ -199,3 +199,57 @@ fn the_embedded_model_loads() {
     assert_eq!(c.labels().len(), 3);
     assert_eq!(c.classify(&["テスト"]).unwrap().len(), 1);
 }
+
+/// Issue 7's accuracy guard: the default fast path stays within 0.02 of the f32 reference on
+/// every score, and within 0.005 of its macro-F1, on a fixed quarter of the test split.
+#[cfg(feature = "embedded-model")]
+#[test]
+fn fast_precision_meets_the_accuracy_guard() {
+    use patrol::Precision;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/test.jsonl");
+    let examples = patrol::dataset::read_examples(&path).unwrap();
+    let subset: Vec<_> = examples.iter().step_by(4).collect();
+    let texts: Vec<&str> = subset.iter().map(|e| e.text.as_str()).collect();
+    let fast = Classifier::embedded(ClassifierOptions::default()).unwrap();
+    let reference =
+        Classifier::embedded(ClassifierOptions::default().with_precision(Precision::F32)).unwrap();
+    assert_eq!(fast.model().precision(), Precision::Fast);
+    assert_eq!(reference.model().precision(), Precision::F32);
+
+    let score = |c: &Classifier| -> Vec<Vec<f32>> {
+        let p = c.classify(&texts).unwrap();
+        p.into_iter()
+            .map(|p| p.scores.into_iter().map(|(_, s)| s).collect())
+            .collect()
+    };
+    let (a, b) = (score(&fast), score(&reference));
+    let labels = fast.labels().to_vec();
+    for (l, name) in labels.iter().enumerate() {
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x[l] - y[l]).abs())
+            .fold(0f32, f32::max);
+        assert!(worst <= 0.02, "{name}: fast differs from f32 by {worst}");
+    }
+    let differ = a.iter().zip(&b).any(|(x, y)| x != y);
+    assert!(
+        differ,
+        "the fast path produced the reference's exact scores"
+    );
+
+    let gold: Vec<Vec<bool>> = subset
+        .iter()
+        .map(|e| labels.iter().map(|l| e.labels.contains(l)).collect())
+        .collect();
+    let styles: Vec<String> = subset.iter().map(|e| e.style.clone()).collect();
+    let f1 = |scores: &[Vec<f32>]| {
+        patrol::eval::evaluate(&labels, &gold, scores, fast.thresholds(), &styles).macro_f1
+    };
+    let (fa, fb) = (f1(&a), f1(&b));
+    assert!(
+        fa > 0.5,
+        "the subset should be scored by a trained model: {fa}"
+    );
+    assert!((fa - fb).abs() <= 0.005, "macro-F1 fast {fa} vs f32 {fb}");
+}

@@ -8,7 +8,8 @@ For each model directory given, in one run and at one thread count:
   2. the directory's safetensors are loaded into transformers' BertForSequenceClassification
      (the same Hugging Face tensor names) and scored in PyTorch fp32 and int8 (dynamic);
   3. the model is exported to ONNX and scored in ONNX Runtime fp32 and int8 (dynamic);
-  4. every engine's scores are compared with patrol's (fp32 engines must agree within 1e-3).
+  4. every engine's scores are compared with patrol's f32 reference (fp32 engines must agree
+     within 1e-3; patrol's default fast path within 0.02, its accuracy guard).
 
 The peers get the token ids, so their figures exclude tokenisation; patrol's `engine` row includes
 it. Batches are length-sorted, `--batch` posts each, scored one at a time, for every engine.
@@ -28,8 +29,8 @@ import time
 import numpy as np
 
 
-def patrol_run(model, posts, ids_path, batch, threads):
-    env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+def patrol_run(model, posts, ids_path, batch, threads, candle_threads):
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads), CANDLE_NUM_THREADS=str(candle_threads))
     cmd = ["cargo", "run", "--quiet", "--release", "--example", "peer_patrol"]
     features = os.environ.get("PATROL_FEATURES")
     if features:
@@ -42,6 +43,16 @@ def patrol_run(model, posts, ids_path, batch, threads):
     cmd += ["--", model, posts, ids_path, str(batch)]
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out)
+
+
+def patrol_runs(model, posts, ids_path, batch, threads):
+    """patrol's figures, each protocol at its own best thread setting: the one-batch-at-a-time
+    `batches` rows with candle's matmuls and element-wise kernels on all `threads` (as the peers
+    run), the `engine` rows with one candle thread per rayon worker (the CLI's default)."""
+    p = patrol_run(model, posts, ids_path, batch, threads, threads)
+    e = patrol_run(model, posts, ids_path, batch, threads, 1)
+    p["engine_s"], p["engine_f32_s"] = e["engine_s"], e["engine_f32_s"]
+    return p
 
 
 def load_torch(model_dir, labels):
@@ -141,7 +152,7 @@ def bench(model_dir, args, tmp):
     import torch
     torch.set_num_threads(args.threads)
     ids_path = os.path.join(tmp, "ids.jsonl")
-    p = patrol_run(model_dir, args.posts, ids_path, args.batch, args.threads)
+    p = patrol_runs(model_dir, args.posts, ids_path, args.batch, args.threads)
     n = p["posts"]
     with open(ids_path) as f:
         ids = [json.loads(line) for line in f]
@@ -153,11 +164,19 @@ def bench(model_dir, args, tmp):
     print("| engine | posts/s | p50 batch ms | p99 batch ms | ratio vs patrol batches | max |score diff| |")
     print("| --- | --- | --- | --- | --- | --- |")
     patrol_rate = n / p["batches_s"]
-    row("patrol, batches (model only)", p["batches_s"], p["batch_ms"], n, patrol_rate)
+    fast_diff = float(np.abs(np.array(p["scores_fast"], dtype=np.float32) - ref).max())
+    row("patrol, batches (model only)", p["batches_s"], p["batch_ms"], n, patrol_rate, fast_diff)
     row("patrol, engine (text to scores)", p["engine_s"], [], n, patrol_rate)
+    row("patrol --precision f32, batches (reference)", p["batches_f32_s"], p["batch_ms_f32"], n,
+        patrol_rate, 0.0)
+    row("patrol --precision f32, engine", p["engine_f32_s"], [], n, patrol_rate)
+    if fast_diff > 0.02:
+        failures_fast = [f"patrol fast differs from its f32 reference by {fast_diff:.2e}"]
+    else:
+        failures_fast = []
 
     model = load_torch(model_dir, p["labels"])
-    failures = []
+    failures = failures_fast
     results = {}
     s, lat, sc = timed(torch_scorer(model), ids, args.batch, pad)
     diff = float(np.abs(sc - ref).max())
