@@ -39,6 +39,22 @@ half = false
     (cfg, text)
 }
 
+/// A one-thread pool (reproducible gemm reductions) and a tiny model trained in it under
+/// `dir/name`.
+fn one_thread_tiny_model(
+    dir: &std::path::Path,
+    name: &str,
+) -> (rayon::ThreadPool, std::path::PathBuf) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let out = dir.join(name);
+    let (cfg, text) = tiny_config(&out, "");
+    pool.install(|| train(&cfg, &text, false)).unwrap();
+    (pool, out)
+}
+
 #[test]
 fn a_tiny_run_learns_reproduces_and_loads() {
     let tmp = tempfile::tempdir().unwrap();
@@ -88,13 +104,7 @@ fn a_tiny_run_learns_reproduces_and_loads() {
 #[test]
 fn fine_tuning_loads_the_base_and_keeps_frozen_layers_fixed() {
     let tmp = tempfile::tempdir().unwrap();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
-    let base = tmp.path().join("base");
-    let (cfg, text) = tiny_config(&base, "");
-    pool.install(|| train(&cfg, &text, false)).unwrap();
+    let (pool, base) = one_thread_tiny_model(tmp.path(), "base");
     // Fine-tune the trained tiny model with its one encoder layer (and embeddings) frozen.
     let tuned = tmp.path().join("tuned");
     let extra = format!("base = \"{}\"\nfreeze_layers = 1", base.display());
@@ -123,4 +133,34 @@ fn fine_tuning_loads_the_base_and_keeps_frozen_layers_fixed() {
         differs("bert.pooler.dense.weight"),
         "the pooler did not train"
     );
+}
+
+#[test]
+fn distillation_trains_on_the_transfer_set_and_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pool, teacher) = one_thread_tiny_model(tmp.path(), "teacher");
+    let unlabelled = tmp.path().join("unlabelled.txt");
+    std::fs::write(
+        &unlabelled,
+        "今日はいい天気\n\n駅前のパン屋が新しくなった\n週末は映画を見る\n宿題が終わらない\nおはよう\n",
+    )
+    .unwrap();
+    let student = tmp.path().join("student");
+    let (_, base_text) = tiny_config(&student, "");
+    let text = format!(
+        "{base_text}\n[distill]\nteacher = \"{}\"\ngold_weight = 0.5\ntemperature = 2.0\n\
+         unlabelled = [\"{}\"]\naugmented_copies = 1\n",
+        teacher.display(),
+        unlabelled.display()
+    );
+    let cfg: TrainConfig = toml::from_str(&text).unwrap();
+    let summary = pool.install(|| train(&cfg, &text, false)).unwrap();
+    // 96 training posts, one augmented copy of each and 5 unlabelled lines: 197 posts in batches
+    // of 16 is 13 steps an epoch (6 without the transfer set's additions).
+    assert_eq!(summary.epochs[0].steps, 13);
+    assert!(summary.epochs.iter().all(|e| e.train_loss.is_finite()));
+    let copied = std::fs::read_to_string(student.join("train.toml")).unwrap();
+    assert!(copied.contains("[distill]"));
+    let c = patrol::Classifier::from_dir(&student, Default::default()).unwrap();
+    assert_eq!(c.classify(&["荷物の受け取り"]).unwrap().len(), 1);
 }
