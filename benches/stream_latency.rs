@@ -39,6 +39,7 @@ fn main() {
             max_batch: 32,
             max_wait: Duration::from_millis(20),
             capacity: 4096,
+            ..Default::default()
         };
         let mut stream: Stream<Instant, ()> = Stream::new(classifier.clone(), options);
         let tx = stream.sender();

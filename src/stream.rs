@@ -1,8 +1,11 @@
 //! Streaming: records arrive one by one (a pipe, a growing file, a channel) and come back scored
 //! in micro-batches, in input order. A batch goes as soon as it holds `max_batch` posts or its
-//! first post has waited `max_wait`. Channels are bounded, so a slow consumer slows the producer
+//! first post has waited `max_wait`. Up to `in_flight` batches are scored at once, each on its
+//! own worker (a small batch alone would leave the other cores idle), and a reorder stage puts
+//! their outputs back in input order. Channels are bounded, so a slow consumer slows the producer
 //! and memory stays flat.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -22,6 +25,8 @@ pub struct StreamOptions {
     pub max_wait: Duration,
     /// Capacity of the input and output channels (in items).
     pub capacity: usize,
+    /// Batches scored at the same time; outputs still leave in input order.
+    pub in_flight: usize,
 }
 
 impl Default for StreamOptions {
@@ -30,6 +35,7 @@ impl Default for StreamOptions {
             max_batch: 32,
             max_wait: Duration::from_millis(20),
             capacity: 1024,
+            in_flight: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -137,13 +143,101 @@ where
     })
 }
 
-fn batcher<T, E>(
+/// A batch on its way to a scoring worker, numbered in input order.
+type Job<T, E> = (u64, Vec<Input<T, E>>);
+
+/// Runs the scoring workers and the reorder stage, and forms batches on the calling thread.
+fn batcher<T: Send, E: Send>(
     classifier: &Classifier,
     options: &StreamOptions,
     input: Receiver<Input<T, E>>,
     output: Sender<Output<T, E>>,
     shutdown: Option<Arc<Shutdown>>,
 ) -> Result<()> {
+    let workers = options.in_flight.max(1);
+    let (job_tx, job_rx) = bounded::<Job<T, E>>(workers);
+    let (done_tx, done_rx) = bounded::<(u64, Vec<Output<T, E>>)>(workers);
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let scorers: Vec<_> = (0..workers)
+            .map(|_| {
+                let (jobs, done, failed) = (job_rx.clone(), done_tx.clone(), &failed);
+                scope.spawn(move || -> Result<()> {
+                    for (seq, batch) in jobs {
+                        let scored = score_batch(classifier, batch).inspect_err(|_| {
+                            failed.store(true, Ordering::SeqCst);
+                        })?;
+                        if done.send((seq, scored)).is_err() {
+                            break; // the consumer went away
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        drop((job_rx, done_tx));
+        scope.spawn(move || reorder(done_rx, output));
+        form_batches(options, input, shutdown, &failed, job_tx);
+        let mut result = Ok(());
+        for scorer in scorers {
+            let r = scorer.join().expect("stream scorer panicked");
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        result
+    })
+}
+
+/// Scores one batch; errors passed through keep their place.
+fn score_batch<T, E>(
+    classifier: &Classifier,
+    batch: Vec<Input<T, E>>,
+) -> Result<Vec<Output<T, E>>> {
+    let texts: Vec<&str> = batch
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().map(String::as_str))
+        .collect();
+    let mut preds = classifier.classify(&texts)?.into_iter();
+    Ok(batch
+        .into_iter()
+        .map(|(tag, item)| {
+            let out = match item {
+                Ok(_) => Ok(preds.next().expect("one prediction per text")),
+                Err(e) => Err(e),
+            };
+            (tag, out)
+        })
+        .collect())
+}
+
+/// Sends scored batches on in the order they were formed.
+fn reorder<T, E>(done: Receiver<(u64, Vec<Output<T, E>>)>, output: Sender<Output<T, E>>) {
+    let mut next = 0u64;
+    let mut pending = BTreeMap::new();
+    for (seq, outputs) in done {
+        pending.insert(seq, outputs);
+        while let Some(outputs) = pending.remove(&next) {
+            for out in outputs {
+                if output.send(out).is_err() {
+                    return; // the consumer went away; dropping `done` stops the workers
+                }
+            }
+            next += 1;
+        }
+    }
+}
+
+/// Reads inputs into batches bounded by `max_batch` and `max_wait` and hands them to the workers,
+/// until the input closes, shutdown has drained what the producer accepted, a worker failed, or
+/// the workers are gone.
+fn form_batches<T, E>(
+    options: &StreamOptions,
+    input: Receiver<Input<T, E>>,
+    shutdown: Option<Arc<Shutdown>>,
+    failed: &AtomicBool,
+    jobs: Sender<Job<T, E>>,
+) {
     let max_batch = options.max_batch.max(1);
     let stopping = || {
         shutdown
@@ -152,20 +246,23 @@ fn batcher<T, E>(
     };
     let mut received: u64 = 0;
     let poll = Duration::from_millis(20);
-    loop {
+    for seq in 0u64.. {
         // Wait for the first item of a batch, checking for shutdown now and then.
         let first = loop {
+            if failed.load(Ordering::SeqCst) {
+                return;
+            }
             if stopping() {
                 let s = shutdown.as_ref().expect("stopping implies shutdown");
                 // Everything the producer took in must still come out.
                 if received >= s.accepted.load(Ordering::SeqCst) {
-                    return Ok(());
+                    return;
                 }
             }
             match input.recv_timeout(poll) {
                 Ok(item) => break item,
                 Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                Err(RecvTimeoutError::Disconnected) => return,
             }
         };
         received += 1;
@@ -184,19 +281,8 @@ fn batcher<T, E>(
                 Err(_) => break,
             }
         }
-        let texts: Vec<&str> = batch
-            .iter()
-            .filter_map(|(_, r)| r.as_ref().ok().map(String::as_str))
-            .collect();
-        let mut preds = classifier.classify(&texts)?.into_iter();
-        for (tag, item) in batch {
-            let out = match item {
-                Ok(_) => Ok(preds.next().expect("one prediction per text")),
-                Err(e) => Err(e),
-            };
-            if output.send((tag, out)).is_err() {
-                return Ok(()); // the consumer went away
-            }
+        if jobs.send((seq, batch)).is_err() {
+            return; // every worker is gone
         }
     }
 }

@@ -38,6 +38,8 @@ fn the_stream_api_keeps_order_and_matches_batch_scores() {
         max_batch: 7,
         max_wait: Duration::from_millis(3),
         capacity: 4,
+        // More scorers than cores, so batches finish out of order and must be put back.
+        in_flight: 3,
     };
     let inputs: Vec<(usize, Result<String, String>)> = texts
         .iter()
@@ -73,6 +75,7 @@ fn the_stream_api_keeps_order_and_matches_batch_scores() {
             max_batch: 4,
             max_wait: Duration::from_millis(1),
             capacity: 2,
+            in_flight: 2,
         },
     );
     let tx = s.sender();

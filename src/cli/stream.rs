@@ -29,6 +29,9 @@ pub struct StreamArgs {
     /// Longest a post waits for its batch, in milliseconds.
     #[arg(long, default_value_t = 20)]
     pub max_wait_ms: u64,
+    /// Micro-batches scored at the same time (default: one per core, or `--threads`).
+    #[arg(long)]
+    pub in_flight: Option<usize>,
     /// JSON field (dotted path) holding the text.
     #[arg(long, default_value = "text")]
     pub text_field: String,
@@ -80,11 +83,14 @@ pub fn run(args: StreamArgs) -> anyhow::Result<i32> {
         keep_fields: args.keep_fields,
     };
     let reader = RecordReader::new(&name, source, read, 1, 0)?;
-    let options = StreamOptions {
+    let mut options = StreamOptions {
         max_batch: args.max_batch,
         max_wait: Duration::from_millis(args.max_wait_ms),
         ..Default::default()
     };
+    if let Some(n) = args.in_flight.or(args.model.threads) {
+        options.in_flight = n;
+    }
     let mut stream: Stream<Tag, RecordError> =
         Stream::with_shutdown(classifier.clone(), options, Some(shutdown.clone()));
     let tx = stream.sender();
