@@ -1,14 +1,20 @@
 //! Criterion benches of the hot path on a fixed set of 2,000 varied posts (the first 2,000 of
 //! `datasets/test.jsonl`) with the embedded default model, on the machine's cores (2 in CI):
 //! normalise, segment, encode, one forward pass per batch size, end to end, and the threading
-//! strategy (batches in parallel across rayon workers vs one batch at a time).
+//! strategy (batches in parallel across rayon workers vs one batch at a time), and the fast path
+//! against the f32 reference. Like the CLI, it sets `CANDLE_NUM_THREADS=1` unless set, and uses
+//! mimalloc.
 //!
 //! Run: `cargo bench --bench engine`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use patrol::encode::EncodeScratch;
 use patrol::segment::{SegmentScratch, Segmenter};
-use patrol::{Classifier, ClassifierOptions};
+use patrol::{Classifier, ClassifierOptions, Precision};
+
+// As the `patrol` binary does.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn posts() -> Vec<String> {
     let text =
@@ -25,6 +31,8 @@ fn posts() -> Vec<String> {
 }
 
 fn stages(c: &mut Criterion) {
+    // As the CLI does for scoring, before the first candle operation.
+    patrol::classifier::prefer_worker_threads();
     let posts = posts();
     let classifier = Classifier::embedded(ClassifierOptions::default()).unwrap();
     let prep = classifier.preprocessor();
@@ -91,10 +99,15 @@ fn end_to_end(c: &mut Criterion) {
     let mut g = c.benchmark_group("end_to_end");
     g.sample_size(10)
         .throughput(Throughput::Elements(posts.len() as u64));
-    for (name, parallel) in [("one_batch_at_a_time", false), ("parallel_batches", true)] {
-        let classifier =
-            Classifier::embedded(ClassifierOptions::default().with_parallel_batches(parallel))
-                .unwrap();
+    for (name, parallel, precision) in [
+        ("one_batch_at_a_time", false, Precision::Fast),
+        ("parallel_batches", true, Precision::Fast),
+        ("parallel_batches_f32", true, Precision::F32),
+    ] {
+        let options = ClassifierOptions::default()
+            .with_parallel_batches(parallel)
+            .with_precision(precision);
+        let classifier = Classifier::embedded(options).unwrap();
         g.bench_function(name, |b| {
             b.iter(|| classifier.classify(&posts).unwrap().len())
         });
