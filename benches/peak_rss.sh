@@ -2,7 +2,8 @@
 # Peak resident memory of `patrol scan` with the default model over generated dumps of
 # increasing size (deterministic, 1 % malformed lines). Prints one line per size.
 # Usage: benches/peak_rss.sh [LINES...]   (default: 20000 200000)
-# A line is about 90 bytes, so 1.2 M lines ≈ 100 MB and 12 M lines ≈ 1 GB.
+# A line is about 108 bytes (1 MB lines included), so 0.93 M lines ≈ 100 MB and 9.3 M ≈ 1 GB.
+# benches/rss_progress.sh prints memory during one scan, for scans too long to wait for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/patrol
