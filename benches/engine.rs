@@ -1,6 +1,6 @@
 //! Criterion benches of the hot path on a fixed set of 2,000 varied posts (the first 2,000 of
 //! `datasets/test.jsonl`) with the embedded default model, on the machine's cores (2 in CI):
-//! normalise, segment, encode, one forward pass per batch size, end to end, and the threading
+//! normalise, segment, prepare (normalise + segment + tokenize), one forward pass per batch size, end to end, and the threading
 //! strategy (batches in parallel across rayon workers vs one batch at a time), and the fast path
 //! against the f32 reference. Like the CLI, it sets `CANDLE_NUM_THREADS=1` unless set, and uses
 //! mimalloc.
@@ -8,8 +8,7 @@
 //! Run: `cargo bench --bench engine`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use patrol::encode::EncodeScratch;
-use patrol::segment::{SegmentScratch, Segmenter};
+use patrol::testing::{segment, SegmentScratch, Stages};
 use patrol::{Classifier, ClassifierOptions, Precision};
 
 // As the `patrol` binary does.
@@ -32,14 +31,12 @@ fn posts() -> Vec<String> {
 
 fn stages(c: &mut Criterion) {
     // As the CLI does for scoring, before the first candle operation.
-    patrol::classifier::prefer_worker_threads();
+    Classifier::prefer_worker_threads();
+    println!("{}", patrol::testing::cpu_description());
     let posts = posts();
     let classifier = Classifier::embedded(ClassifierOptions::default()).unwrap();
-    let prep = classifier.preprocessor();
-    let normalized: Vec<String> = posts
-        .iter()
-        .map(|p| prep.normalizer.normalize_str(p))
-        .collect();
+    let stages = Stages::new(&classifier);
+    let normalized: Vec<String> = posts.iter().map(|p| stages.normalize(p)).collect();
     let mut g = c.benchmark_group("stages");
     g.sample_size(10)
         .throughput(Throughput::Elements(posts.len() as u64));
@@ -47,48 +44,41 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             posts
                 .iter()
-                .map(|p| prep.normalizer.normalize_str(p).len())
+                .map(|p| stages.normalize(p).len())
                 .sum::<usize>()
         })
     });
-    let seg = Segmenter::ipadic().unwrap();
     g.bench_function("segment", |b| {
         let mut scratch = SegmentScratch::default();
-        let mut out = Vec::new();
-        b.iter(|| {
-            for p in &normalized {
-                out.clear();
-                seg.words_into(p, &mut scratch, &mut out).unwrap();
-            }
-        })
-    });
-    g.bench_function("encode", |b| {
-        let mut scratch = EncodeScratch::default();
         b.iter(|| {
             normalized
                 .iter()
-                .map(|p| prep.encoder.encode(p, &mut scratch).unwrap().ids.len())
+                .map(|p| segment(p, &mut scratch).unwrap())
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("prepare", |b| {
+        let mut scratch = SegmentScratch::default();
+        b.iter(|| {
+            posts
+                .iter()
+                .map(|p| stages.prepare(p, &mut scratch).unwrap().len())
                 .sum::<usize>()
         })
     });
     g.bench_function("prepare_parallel", |b| {
-        b.iter(|| prep.encode_all(&posts).unwrap().len())
+        b.iter(|| stages.prepare_all(&posts).unwrap().len())
     });
     g.finish();
 
-    let encoded = prep.encode_all(&posts).unwrap();
+    let prepared = stages.prepare_all(&posts).unwrap();
     let mut g = c.benchmark_group("forward");
     g.sample_size(10);
     for size in [1usize, 8, 32, 128] {
-        let seqs: Vec<&[u32]> = encoded
-            .iter()
-            .take(size)
-            .map(|e| e.ids.as_slice())
-            .collect();
-        let batch = patrol::batch::build(&seqs, (0..size).collect(), prep.encoder.pad_id());
+        let seqs: Vec<&[u32]> = prepared.iter().take(size).map(Vec::as_slice).collect();
         g.throughput(Throughput::Elements(size as u64));
-        g.bench_with_input(BenchmarkId::from_parameter(size), &batch, |b, batch| {
-            b.iter(|| classifier.model().scores(batch).unwrap().len())
+        g.bench_with_input(BenchmarkId::from_parameter(size), &seqs, |b, seqs| {
+            b.iter(|| stages.score_batch(seqs).unwrap().len())
         });
     }
     g.finish();

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use patrol::stream::{Stream, StreamOptions};
+use patrol::run::stream::{Stream, StreamOptions};
 use patrol::{Classifier, ClassifierOptions};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -16,7 +16,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn main() {
     // As the CLI does for scoring.
-    patrol::classifier::prefer_worker_threads();
+    Classifier::prefer_worker_threads();
+    println!("{}", patrol::testing::cpu_description());
     let posts: Vec<String> = std::fs::read_to_string("datasets/test.jsonl")
         .expect("run from the repository root")
         .lines()
@@ -53,14 +54,17 @@ fn main() {
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
                     std::thread::sleep(wait);
                 }
-                tx.send((Instant::now(), Ok(texts[i % texts.len()].clone())))
+                tx.send(Ok((Instant::now(), texts[i % texts.len()].clone())))
                     .unwrap();
             }
         });
         let mut latencies: Vec<f64> = stream
             .receiver()
             .iter()
-            .map(|(sent, _)| sent.elapsed().as_secs_f64() * 1e3)
+            .map(|out| match out {
+                Ok((sent, _)) => sent.elapsed().as_secs_f64() * 1e3,
+                Err(()) => unreachable!("no input is an error"),
+            })
             .collect();
         let elapsed = start.elapsed().as_secs_f64();
         feeder.join().unwrap();

@@ -17,6 +17,7 @@
 use std::io::Write;
 use std::time::Instant;
 
+use patrol::testing::Stages;
 use patrol::{Classifier, ClassifierOptions, Precision};
 
 // As the `patrol` binary does.
@@ -25,7 +26,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> patrol::Result<()> {
     // As the CLI does for scoring (set CANDLE_NUM_THREADS to override).
-    patrol::classifier::prefer_worker_threads();
+    Classifier::prefer_worker_threads();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 3 {
         eprintln!("usage: peer_patrol MODEL_DIR|embedded POSTS.jsonl IDS_OUT.jsonl [BATCH]");
@@ -53,23 +54,23 @@ fn main() -> patrol::Result<()> {
             v["text"].as_str().expect("a text field").to_string()
         })
         .collect();
-    let prep = classifier.preprocessor();
+    let stages = Stages::new(&classifier);
 
     let t = Instant::now();
-    let encoded = prep.encode_all(&posts)?;
+    let encoded = stages.prepare_all(&posts)?;
     let encode_s = t.elapsed().as_secs_f64();
     let mut ids_out = std::io::BufWriter::new(
         std::fs::File::create(&args[2]).map_err(|e| patrol::Error::io(&args[2], e))?,
     );
     for e in &encoded {
-        writeln!(ids_out, "{}", serde_json::to_string(&e.ids).expect("ids"))
+        writeln!(ids_out, "{}", serde_json::to_string(e).expect("ids"))
             .map_err(|e| patrol::Error::io(&args[2], e))?;
     }
     ids_out
         .flush()
         .map_err(|e| patrol::Error::io(&args[2], e))?;
 
-    let seqs: Vec<&[u32]> = encoded.iter().map(|e| e.ids.as_slice()).collect();
+    let seqs: Vec<&[u32]> = encoded.iter().map(Vec::as_slice).collect();
     let (batches_s, latencies, scores_fast) = time_batches(&classifier, &seqs, batch)?;
     let (batches_f32_s, latencies_f32, scores) = time_batches(&reference, &seqs, batch)?;
     let engine_s = time_engine(&classifier, &posts)?;
@@ -77,7 +78,8 @@ fn main() -> patrol::Result<()> {
 
     let report = serde_json::json!({
         "posts": posts.len(),
-        "tokens": encoded.iter().map(|e| e.ids.len()).sum::<usize>(),
+        "cpu": patrol::testing::cpu_description(),
+        "tokens": encoded.iter().map(Vec::len).sum::<usize>(),
         "threads": rayon::current_num_threads(),
         "encode_s": encode_s,
         "batches_s": batches_s,
@@ -103,17 +105,16 @@ fn time_batches(
 ) -> patrol::Result<(f64, Vec<f64>, Vec<Vec<f32>>)> {
     let mut order: Vec<usize> = (0..seqs.len()).collect();
     order.sort_by_key(|&i| seqs[i].len());
-    let model = classifier.model();
-    let pad = classifier.preprocessor().encoder.pad_id();
+    let stages = Stages::new(classifier);
     let mut scores = vec![Vec::new(); seqs.len()];
     let mut latencies = Vec::new();
     let t = Instant::now();
     for group in order.chunks(batch) {
-        let b = patrol::batch::build(seqs, group.to_vec(), pad);
+        let rows: Vec<&[u32]> = group.iter().map(|&i| seqs[i]).collect();
         let start = Instant::now();
-        let rows = model.scores(&b)?;
+        let scored = stages.score_batch(&rows)?;
         latencies.push(start.elapsed().as_secs_f64() * 1e3);
-        for (i, row) in b.indices.into_iter().zip(rows) {
+        for (&i, row) in group.iter().zip(scored) {
             scores[i] = row;
         }
     }

@@ -1,11 +1,11 @@
-//! Issue 7's int8 lever, measured: candle's quantized matmul (`QMatMul`, activations kept in f32)
+//! An int8 lever, measured: candle's quantized matmul (`QMatMul`, activations kept in f32)
 //! against the f32 matmul of `candle_nn::Linear`, on the student's three linear shapes for a
 //! batch of 32 posts of 47 tokens (1,504 rows), one thread each.
 //!
 //! Run on an idle machine: `CANDLE_NUM_THREADS=1 RAYON_NUM_THREADS=1 cargo run --release --example quantized_matmul`
 //!
 //! On this project's AVX2 machine (no AVX-512 or AVX-VNNI) every quantized type was slower than
-//! f32 (README, Benchmarks), so int8 weights are not one of patrol's precisions.
+//! f32 (BENCHMARKS.md), so int8 weights are not one of patrol's precisions.
 
 use std::time::Instant;
 

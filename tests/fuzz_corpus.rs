@@ -14,10 +14,10 @@ fn replay(target: &str, harness: fn(&[u8])) -> usize {
 
 #[test]
 fn the_pipeline_corpus_replays() {
-    assert!(replay("pipeline", patrol::fuzzing::pipeline) > 10);
+    assert!(replay("pipeline", patrol::testing::fuzzing::pipeline) > 10);
 }
 
 #[test]
 fn the_readers_corpus_replays() {
-    assert!(replay("readers", patrol::fuzzing::readers) > 10);
+    assert!(replay("readers", patrol::testing::fuzzing::readers) > 10);
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
-use patrol::stream::{classify_iter, Stream, StreamOptions};
+use patrol::run::stream::{classify_iter, Stream, StreamOptions};
 use patrol::Classifier;
 use serde_json::Value;
 
@@ -41,31 +41,28 @@ fn the_stream_api_keeps_order_and_matches_batch_scores() {
         // More scorers than cores, so batches finish out of order and must be put back.
         in_flight: 3,
     };
-    let inputs: Vec<(usize, Result<String, String>)> = texts
+    let inputs: Vec<Result<(usize, String), String>> = texts
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            (
-                i,
-                if i % 50 == 49 {
-                    Err(format!("bad {i}"))
-                } else {
-                    Ok(t.clone())
-                },
-            )
+            if i % 50 == 49 {
+                Err(format!("bad {i}"))
+            } else {
+                Ok((i, t.clone()))
+            }
         })
         .collect();
     let out: Vec<_> = classify_iter(c.clone(), options, inputs).collect();
     assert_eq!(out.len(), 300);
-    for (k, (i, r)) in out.into_iter().enumerate() {
-        assert_eq!(i, k, "input order");
+    for (k, r) in out.into_iter().enumerate() {
         match r {
-            Ok(p) => {
+            Ok((i, p)) => {
+                assert_eq!(i, k, "input order");
                 for ((_, a), (_, b)) in p.scores.iter().zip(&expected[i].scores) {
                     assert!((a - b).abs() < 1e-5);
                 }
             }
-            Err(e) => assert_eq!(e, format!("bad {i}")),
+            Err(e) => assert_eq!(e, format!("bad {k}"), "errors keep their place"),
         }
     }
     // The channel form, with a slow consumer and a tiny capacity: nothing is lost.
@@ -82,11 +79,11 @@ fn the_stream_api_keeps_order_and_matches_batch_scores() {
     s.close();
     let feeder = std::thread::spawn(move || {
         for i in 0..50 {
-            tx.send((i, Ok("テスト".into()))).unwrap();
+            tx.send(Ok((i, "テスト".into()))).unwrap();
         }
     });
     let mut got = Vec::new();
-    for (i, _) in s.receiver().iter() {
+    for (i, _) in s.receiver().iter().flatten() {
         std::thread::sleep(Duration::from_millis(1));
         got.push(i);
     }
@@ -113,9 +110,9 @@ fn scan_command(
     cmd
 }
 
-fn gen_dump(path: &std::path::Path, lines: u64) -> patrol::gen::DumpStats {
+fn gen_dump(path: &std::path::Path, lines: u64) -> patrol::testing::DumpStats {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let stats = patrol::gen::write_dump(&mut f, lines, 11).unwrap();
+    let stats = patrol::testing::write_dump(&mut f, lines, 11).unwrap();
     f.flush().unwrap();
     stats
 }
@@ -221,7 +218,7 @@ fn resume_case(name: &str) {
     let model = wordpiece_model(tmp.path());
     let dump = tmp.path().join(name);
     let mut raw = Vec::new();
-    let stats = patrol::gen::write_dump(&mut raw, 60_000, 3).unwrap();
+    let stats = patrol::testing::write_dump(&mut raw, 60_000, 3).unwrap();
     let bytes = if name.ends_with(".gz") {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&raw).unwrap();
@@ -229,7 +226,6 @@ fn resume_case(name: &str) {
     } else {
         raw
     };
-    std::fs::write(&dump, bytes).unwrap();
     let (out, errs, ckpt) = (
         tmp.path().join("out.jsonl"),
         tmp.path().join("err.jsonl"),
@@ -251,26 +247,55 @@ fn resume_case(name: &str) {
         }
         cmd
     };
+    // The first run reads a named pipe at the dump's path that holds only the first third of
+    // the dump and stays open, so the scan cannot finish: it is killed while waiting for more,
+    // after its checkpoints, whatever the machine's speed.
+    let fifo = Command::new("mkfifo").arg(&dump).status().unwrap();
+    assert!(fifo.success(), "mkfifo");
     let mut child = scan(false).spawn().unwrap();
-    // Kill it part-way: after a checkpoint exists and some output is written.
-    loop {
-        std::thread::sleep(Duration::from_millis(20));
-        let written = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-        if ckpt.exists() && written > 0 {
-            break;
-        }
+    let (killed_tx, killed_rx) = std::sync::mpsc::channel::<()>();
+    let head = bytes[..bytes.len() / 3].to_vec();
+    let pipe = dump.clone();
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&pipe).unwrap();
+        let _ = f.write_all(&head); // the reader may already be gone
+        let _ = killed_rx.recv(); // keep the pipe open until the scan is killed
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while !(ckpt.exists() && std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) > 0) {
         assert!(
             child.try_wait().unwrap().is_none(),
-            "the scan finished before it could be killed"
+            "the scan ended although its input was still open"
         );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint after 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let partial = ids_of(&out).len();
+    killed_tx.send(()).unwrap();
+    writer.join().unwrap();
+    // SIGKILL can cut the output mid-line; every whole line is a record from the dump.
+    let killed = std::fs::read_to_string(&out).unwrap();
+    let whole: Vec<&str> = killed
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
+        .collect();
+    let good: std::collections::HashSet<&str> = stats.good_ids.iter().map(String::as_str).collect();
+    for line in &whole {
+        let record = serde_json::from_str::<Value>(line).unwrap();
+        assert!(good.contains(record["id"].as_str().unwrap()), "{line}");
+    }
     assert!(
-        partial < stats.good_ids.len(),
-        "killed part-way ({partial})"
+        whole.len() < stats.good_ids.len(),
+        "killed part-way ({})",
+        whole.len()
     );
+    // The resumed run reads the whole dump, as a file, at the same path.
+    std::fs::remove_file(&dump).unwrap();
+    std::fs::write(&dump, &bytes).unwrap();
     let status = scan(true).status().unwrap();
     assert_eq!(status.code(), Some(1), "the dump has malformed lines");
     assert_eq!(ids_of(&out), stats.good_ids, "no duplicate and no gap");

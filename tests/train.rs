@@ -51,7 +51,7 @@ fn one_thread_tiny_model(
         .unwrap();
     let out = dir.join(name);
     let (cfg, text) = tiny_config(&out, "");
-    pool.install(|| train(&cfg, &text, false)).unwrap();
+    pool.install(|| train(&cfg, &text, &mut |_| {})).unwrap();
     (pool, out)
 }
 
@@ -64,7 +64,7 @@ fn a_tiny_run_learns_reproduces_and_loads() {
         .num_threads(1)
         .build()
         .unwrap();
-    let a = pool.install(|| train(&cfg, &text, false)).unwrap();
+    let a = pool.install(|| train(&cfg, &text, &mut |_| {})).unwrap();
     assert_eq!(a.epochs.len(), 4);
     let first = a.epochs.first().unwrap().train_loss;
     let last = a.epochs.last().unwrap().train_loss;
@@ -86,7 +86,9 @@ fn a_tiny_run_learns_reproduces_and_loads() {
     // Same seed and vocabulary, same run.
     let pinned = format!("vocab = \"{}\"", cfg.output.join("vocab.txt").display());
     let (cfg_b, text_b) = tiny_config(&tmp.path().join("b"), &pinned);
-    let b = pool.install(|| train(&cfg_b, &text_b, false)).unwrap();
+    let b = pool
+        .install(|| train(&cfg_b, &text_b, &mut |_| {}))
+        .unwrap();
     for (x, y) in a.epochs.iter().zip(&b.epochs) {
         assert!(
             (x.train_loss - y.train_loss).abs() < 1e-6,
@@ -109,7 +111,7 @@ fn fine_tuning_loads_the_base_and_keeps_frozen_layers_fixed() {
     let tuned = tmp.path().join("tuned");
     let extra = format!("base = \"{}\"\nfreeze_layers = 1", base.display());
     let (cfg, text) = tiny_config(&tuned, &extra);
-    let run = pool.install(|| train(&cfg, &text, false)).unwrap();
+    let run = pool.install(|| train(&cfg, &text, &mut |_| {})).unwrap();
     assert!(run.best.is_some());
     let load = |dir: &std::path::Path| {
         candle_core::safetensors::load(dir.join("model.safetensors"), &candle_core::Device::Cpu)
@@ -154,7 +156,7 @@ fn distillation_trains_on_the_transfer_set_and_loads() {
         unlabelled.display()
     );
     let cfg: TrainConfig = toml::from_str(&text).unwrap();
-    let summary = pool.install(|| train(&cfg, &text, false)).unwrap();
+    let summary = pool.install(|| train(&cfg, &text, &mut |_| {})).unwrap();
     // 96 training posts, one augmented copy of each and 5 unlabelled lines: 197 posts in batches
     // of 16 is 13 steps an epoch (6 without the transfer set's additions).
     assert_eq!(summary.epochs[0].steps, 13);

@@ -1,3 +1,3 @@
 #![no_main]
-//! normalise → segment → encode with arbitrary bytes and options.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| patrol::fuzzing::pipeline(data));
+//! normalise → segment → tokenize with arbitrary bytes and options.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| patrol::testing::fuzzing::pipeline(data));

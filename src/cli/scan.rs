@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use patrol::io::{Format, ReadOptions};
-use patrol::scan::{open_all, open_from, scan, Checkpoint, ScanOptions, ScanSummary};
+use patrol::io::Format;
+use patrol::run::scan::{open_all, open_from, scan, Checkpoint, ScanOptions, ScanSummary};
 
-use super::{ModelArgs, EXIT_OK, EXIT_SOME_FAILED};
+use super::{Exit, ModelArgs, ReadArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct ScanArgs {
@@ -17,33 +17,23 @@ pub struct ScanArgs {
     pub files: Vec<String>,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Input format (default: from the extension, else JSONL).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// JSON field (dotted path) or column holding the text.
-    #[arg(long, default_value = "text")]
-    pub text_field: String,
-    /// JSON field (dotted path) or column holding the id; the line number when absent.
-    #[arg(long, default_value = "id")]
-    pub id_field: String,
     /// Write output here instead of stdout.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
     /// Write error records (JSONL) here instead of stderr.
     #[arg(long)]
     pub errors: Option<PathBuf>,
-    /// Pass the input's fields through to the output.
-    #[arg(long)]
-    pub keep_fields: bool,
     /// Write only posts with at least one label.
     #[arg(long)]
     pub only_flagged: bool,
     /// Add word evidence for flagged posts.
     #[arg(long)]
     pub explain: bool,
-    /// Lines longer than this many bytes are error records.
-    #[arg(long, default_value_t = 1 << 20)]
-    pub max_line_bytes: usize,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -85,17 +75,16 @@ fn summary_line(name: &str, untrained: bool, s: &ScanSummary) -> String {
         ""
     };
     format!(
-        "patrol: model {name}{warning}\npatrol: read {} posts, scored {}, errors {}; flagged: {}; {:.2}s ({rate:.0} posts/s){}",
+        "patrol: model {name}{warning}\npatrol: read {} posts, scored {}, errors {}; flagged: {}; {:.2}s ({rate:.0} posts/s)",
         s.read,
         s.scored,
         s.errors,
         flagged.join(", "),
         s.elapsed.as_secs_f64(),
-        if s.broken_pipe { "; output closed early" } else { "" },
     )
 }
 
-pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
+pub fn run(args: ScanArgs) -> anyhow::Result<Exit> {
     let options = args.model.options().with_evidence(args.explain);
     let classifier = args.model.load(options).context("loading the model")?;
     let files = if args.files.is_empty() {
@@ -103,13 +92,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     } else {
         args.files.clone()
     };
-    let read = ReadOptions {
-        format: args.format,
-        text_field: args.text_field.clone(),
-        id_field: args.id_field.clone(),
-        max_line_bytes: args.max_line_bytes,
-        keep_fields: args.keep_fields,
-    };
+    let read = args.read.options(args.format);
     let from = match (&args.checkpoint, args.resume) {
         (Some(path), true) => Checkpoint::load(path)?,
         _ => Checkpoint::start(&files),
@@ -142,7 +125,6 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         bar.suspend(|| eprintln!("patrol: warning: the model is an UNTRAINED placeholder"));
     }
     let opts = ScanOptions {
-        read,
         only_flagged: args.only_flagged,
         checkpoint: args.checkpoint.clone(),
         checkpoint_every: args.checkpoint_every.max(1),
@@ -165,9 +147,5 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
             summary_line(classifier.name(), classifier.is_untrained(), &summary)
         );
     }
-    Ok(if summary.errors > 0 {
-        EXIT_SOME_FAILED
-    } else {
-        EXIT_OK
-    })
+    Ok(Exit::from_errors(summary.errors))
 }

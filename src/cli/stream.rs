@@ -9,12 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use patrol::io::{
-    write_error, write_prediction, FollowReader, Format, ReadOptions, RecordError, RecordReader,
-};
-use patrol::stream::{Shutdown, Stream, StreamOptions};
+use patrol::io::{write_error, FollowReader, Format, RecordError, RecordReader};
+use patrol::run::stream::{Shutdown, Stream, StreamOptions};
+use patrol::run::write_prediction;
 
-use super::{ModelArgs, EXIT_OK, EXIT_SOME_FAILED};
+use super::{Exit, ModelArgs, ReadArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct StreamArgs {
@@ -32,29 +31,20 @@ pub struct StreamArgs {
     /// Micro-batches scored at the same time (default: one per core, or `--threads`).
     #[arg(long)]
     pub in_flight: Option<usize>,
-    /// JSON field (dotted path) holding the text.
-    #[arg(long, default_value = "text")]
-    pub text_field: String,
-    /// JSON field (dotted path) holding the id; the line number when absent.
-    #[arg(long, default_value = "id")]
-    pub id_field: String,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Write error records (JSONL) here instead of stderr.
     #[arg(long)]
     pub errors: Option<PathBuf>,
-    /// Lines longer than this many bytes are error records.
-    #[arg(long, default_value_t = 1 << 20)]
-    pub max_line_bytes: usize,
-    /// Pass the input's fields through to the output.
-    #[arg(long)]
-    pub keep_fields: bool,
 }
 
-type Tag = Option<(
+/// What travels with a text through the stream: the record's id and kept fields.
+type Tag = (
     serde_json::Value,
     Option<serde_json::Map<String, serde_json::Value>>,
-)>;
+);
 
-pub fn run(args: StreamArgs) -> anyhow::Result<i32> {
+pub fn run(args: StreamArgs) -> anyhow::Result<Exit> {
     let classifier = Arc::new(
         args.model
             .load(args.model.options())
@@ -75,13 +65,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<i32> {
         }
         None => ("-".into(), Box::new(BufReader::new(std::io::stdin()))),
     };
-    let read = ReadOptions {
-        format: Some(Format::Jsonl),
-        text_field: args.text_field.clone(),
-        id_field: args.id_field.clone(),
-        max_line_bytes: args.max_line_bytes,
-        keep_fields: args.keep_fields,
-    };
+    let read = args.read.options(Some(Format::Jsonl));
     let reader = RecordReader::new(&name, source, read, 1, 0)?;
     let mut options = StreamOptions {
         max_batch: args.max_batch,
@@ -100,10 +84,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<i32> {
     std::thread::spawn(move || {
         for item in reader {
             reader_shutdown.accepted.fetch_add(1, Ordering::SeqCst);
-            let input = match item {
-                Ok(r) => (Some((r.id, r.fields)), Ok(r.text)),
-                Err(e) => (None, Err(e)),
-            };
+            let input = item.map(|r| ((r.id, r.fields), r.text));
             if tx.send(input).is_err() || reader_shutdown.stop.load(Ordering::SeqCst) {
                 break;
             }
@@ -116,35 +97,26 @@ pub fn run(args: StreamArgs) -> anyhow::Result<i32> {
     };
     let (mut scored, mut failed) = (0u64, 0u64);
     let rx = stream.receiver().clone();
-    for (tag, result) in rx.iter() {
-        let written = match (tag, result) {
-            (Some((id, fields)), Ok(pred)) => {
+    for result in rx.iter() {
+        match result {
+            Ok(((id, fields), pred)) => {
                 scored += 1;
-                write_prediction(&mut out, &id, &pred, fields.as_ref())
+                write_prediction(&mut out, &id, &pred, fields.as_ref())?;
             }
-            (_, Err(err)) => {
+            Err(err) => {
                 failed += 1;
-                write_error(&mut errors, &err)
+                write_error(&mut errors, &err)?;
             }
-            (None, Ok(_)) => unreachable!("predictions always carry their record"),
-        };
-        match written {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
-            other => other?,
         }
         if rx.is_empty() {
             out.flush()?;
             errors.flush()?;
         }
     }
-    out.flush().ok();
+    out.flush()?;
     errors.flush()?;
     drop(rx);
     stream.finish()?;
     eprintln!("patrol: stream scored {scored}, errors {failed}");
-    Ok(if failed > 0 {
-        EXIT_SOME_FAILED
-    } else {
-        EXIT_OK
-    })
+    Ok(Exit::from_errors(failed))
 }

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use patrol::train::{train, TrainConfig};
 
-use super::EXIT_OK;
+use super::progress::TrainProgress;
+use super::Exit;
 
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
@@ -18,12 +19,12 @@ pub struct TrainArgs {
     /// epochs of a second run with a logged run's `train_log.jsonl`).
     #[arg(long)]
     pub stop_after_epochs: Option<usize>,
-    /// No progress bars.
+    /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
 }
 
-pub fn run(args: TrainArgs) -> anyhow::Result<i32> {
+pub fn run(args: TrainArgs) -> anyhow::Result<Exit> {
     let (mut config, text) = TrainConfig::load(&args.config)?;
     if let Some(out) = args.output {
         config.output = out;
@@ -34,7 +35,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<i32> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.train.threads)
         .build()?;
-    let summary = pool.install(|| train(&config, &text, !args.quiet))?;
+    let mut progress = TrainProgress::new(args.quiet);
+    let summary = pool.install(|| train(&config, &text, &mut |p| progress.show(p)))?;
     let best = summary.epochs.iter().rfind(|e| e.best);
     eprintln!(
         "trained {} epochs in {:.0}s; best valid macro-F1 {:.4}; model in {}",
@@ -43,5 +45,5 @@ pub fn run(args: TrainArgs) -> anyhow::Result<i32> {
         best.map_or(0.0, |e| e.valid_macro_f1),
         config.output.display()
     );
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

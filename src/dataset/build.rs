@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 
+use super::augment::Transform;
+use super::provenance::{excluded_references, read_exclusions, read_references};
 use super::{read_examples, shingle, write_examples, Example, NEGATIVE_STYLES, POSITIVE_STYLES};
-use crate::augment::Transform;
-use crate::config::DEFAULT_LABELS;
 use crate::error::{Error, Result};
-use crate::normalize::Normalizer;
+use crate::model::DEFAULT_LABELS;
+use crate::text::Normalizer;
 
 /// Options for building the splits.
 #[derive(Debug, Clone)]
@@ -26,6 +27,11 @@ pub struct BuildOptions {
     pub holdout: f64,
     /// Posts whose 5-gram Jaccard reaches this are grouped (kept in one split).
     pub group_jaccard: f64,
+    /// `REFERENCES.md`: the pages behind each batch.
+    pub references: PathBuf,
+    /// The pages of the independent evaluation set; a batch whose references name one is
+    /// refused.
+    pub excluded: PathBuf,
 }
 
 impl Default for BuildOptions {
@@ -36,6 +42,8 @@ impl Default for BuildOptions {
             seed: 20261129,
             holdout: 0.15,
             group_jaccard: 0.5,
+            references: "datasets/raw/REFERENCES.md".into(),
+            excluded: "../shared/eval-sources.txt".into(),
         }
     }
 }
@@ -45,6 +53,45 @@ struct RawPost {
     text: String,
     labels: Vec<String>,
     style: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// Refuses to go on when any batch's references name an excluded page.
+pub fn check_exclusions(opts: &BuildOptions) -> Result<usize> {
+    if !opts.excluded.is_file() {
+        return Err(Error::parse(
+            &opts.excluded,
+            "the exclusion list is missing: pass the list of evaluation pages with --excluded",
+        ));
+    }
+    let references = read_references(&opts.references)?;
+    let hits = excluded_references(&references, &read_exclusions(&opts.excluded)?);
+    if let Some((batch, page)) = hits.first() {
+        return Err(Error::parse(
+            &opts.references,
+            format!(
+                "batch {batch} names {page}, a page of the independent evaluation set ({} such \
+                 references in all); the batch is refused",
+                hits.len()
+            ),
+        ));
+    }
+    Ok(references.values().map(Vec::len).sum())
+}
+
+/// Reads a folder of written posts as they are (no augmentation), dropping exact duplicates
+/// after normalisation, and writes them to `out`: a held-out split.
+pub fn build_heldout(raw_dir: &Path, out: &Path) -> Result<Vec<Example>> {
+    let normalizer = Normalizer::default();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut examples: Vec<Example> = read_raw(raw_dir)?
+        .into_iter()
+        .filter(|ex| seen.insert(normalizer.normalize_str(&ex.text)))
+        .collect();
+    examples.sort_by(|a, b| a.id.cmp(&b.id));
+    write_examples(out, &examples)?;
+    Ok(examples)
 }
 
 fn read_raw(dir: &Path) -> Result<Vec<Example>> {
@@ -90,6 +137,7 @@ fn read_raw(dir: &Path) -> Result<Vec<Example>> {
                 labels,
                 style: raw.style,
                 source: "written".into(),
+                kind: raw.kind,
             });
         }
     }
@@ -139,7 +187,7 @@ fn variant_count(ex: &Example) -> usize {
     if ex.labels.iter().any(|l| l == "drugs") {
         3
     } else if ex.labels.iter().any(|l| l == "serious_crime")
-        || (ex.is_benign() && super::has_signal_word(&ex.text))
+        || (ex.is_benign() && crate::lexicon::has_signal_word(&ex.text))
     {
         2
     } else {
@@ -174,11 +222,13 @@ fn augment<R: Rng>(base: &Example, k: usize, rng: &mut R) -> Example {
             "obfuscated".into()
         },
         source: format!("augment:{}:{}", names.join("+"), base.id),
+        kind: base.kind.clone(),
     }
 }
 
 /// Builds and writes the three splits; returns (train, valid, test).
 pub fn build(opts: &BuildOptions) -> Result<(Vec<Example>, Vec<Example>, Vec<Example>)> {
+    check_exclusions(opts)?;
     let normalizer = Normalizer::default();
     let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed);
     let mut seen: HashSet<String> = HashSet::new();

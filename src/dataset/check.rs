@@ -4,12 +4,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
-use super::{
-    has_signal_word, is_hard_negative, shingle, Example, DRUG_SLANG, NEGATIVE_STYLES,
-    OBVIOUS_RECRUITMENT_WORDS, POSITIVE_STYLES,
-};
-use crate::config::DEFAULT_LABELS;
-use crate::normalize::Normalizer;
+use super::{is_hard_negative, shingle, Example, NEGATIVE_STYLES, POSITIVE_STYLES};
+use crate::lexicon;
+use crate::model::DEFAULT_LABELS;
+use crate::text::Normalizer;
 
 const SPLITS: [&str; 3] = ["train", "valid", "test"];
 
@@ -175,7 +173,7 @@ pub fn check(splits: &[Vec<Example>; 3]) -> Report {
         .filter(|e| has_label(e, "recruitment"))
         .collect();
     let no_obvious = count(&recruit, |e| {
-        !OBVIOUS_RECRUITMENT_WORDS.iter().any(|w| e.text.contains(w))
+        !lexicon::words(lexicon::OBVIOUS).any(|w| e.text.contains(w))
     });
     share(
         &mut r,
@@ -190,10 +188,7 @@ pub fn check(splits: &[Vec<Example>; 3]) -> Report {
         .filter(|e| is_hard_negative(e))
         .collect();
     let with_words = count(&hard, |e| {
-        OBVIOUS_RECRUITMENT_WORDS
-            .iter()
-            .chain(DRUG_SLANG.iter())
-            .any(|w| e.text.contains(w))
+        lexicon::words(lexicon::OBVIOUS | lexicon::SLANG).any(|w| e.text.contains(w))
     });
     share(
         &mut r,
@@ -211,7 +206,7 @@ pub fn check(splits: &[Vec<Example>; 3]) -> Report {
         positives.len(),
         0.30,
     );
-    let benign_signal = count(&all, |e| e.is_benign() && has_signal_word(&e.text));
+    let benign_signal = count(&all, |e| e.is_benign() && lexicon::has_signal_word(&e.text));
     r.figures.insert(
         "count.benign_with_signal_words".into(),
         benign_signal as f64,

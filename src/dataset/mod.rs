@@ -1,11 +1,14 @@
 //! The labelled dataset: its schema, the builder that turns written posts into leak-free splits,
 //! and the checks and counts that `DATA_CARD.md` reports.
 
+pub mod augment;
 mod build;
 mod check;
+pub mod provenance;
 mod shingle;
 
-pub use build::{build, BuildOptions};
+pub use augment::Transform;
+pub use build::{build, build_heldout, check_exclusions, BuildOptions};
 pub use check::{check, counts_table, Report};
 pub use shingle::{best_matches, jaccard, shingles};
 
@@ -40,41 +43,6 @@ pub const NEGATIVE_STYLES: [&str; 7] = [
     "drug-talk-benign",
 ];
 
-/// Words whose absence makes a recruitment post "without the obvious words".
-pub const OBVIOUS_RECRUITMENT_WORDS: [&str; 7] = [
-    "闇バイト",
-    "ホワイト案件",
-    "即日即金",
-    "受け子",
-    "出し子",
-    "叩き",
-    "テレグラム",
-];
-
-/// Drug slang that also has innocent meanings.
-pub const DRUG_SLANG: [&str; 20] = [
-    "手押し",
-    "野菜",
-    "🥦",
-    "冷たいの",
-    "アイス",
-    "❄",
-    "クサ",
-    "草",
-    "リキッド",
-    "在庫",
-    "郵送",
-    "ブツ",
-    "ハッパ",
-    "チョコ",
-    "シャブ",
-    "ガンジャ",
-    "🌿",
-    "🍁",
-    "ハーブ",
-    "手渡し",
-];
-
 /// One labelled example: `{"id", "text", "labels", "style", "source"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Example {
@@ -90,6 +58,10 @@ pub struct Example {
     /// How it was made: `written`, `template:<name>`, `augment:<transform>:<base id>`.
     #[serde(default)]
     pub source: String,
+    /// The kind of real-post error it covers (`threat-email`, `neg-headline`, ...), when its
+    /// writer tagged one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kind: String,
 }
 
 impl Example {
@@ -120,7 +92,7 @@ pub fn write_examples(path: &Path, examples: &[Example]) -> Result<()> {
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
     let mut w = std::io::BufWriter::new(file);
     for ex in examples {
-        serde_json::to_writer(&mut w, ex).map_err(|e| Error::parse(path, e))?;
+        serde_json::to_writer(&mut w, ex).map_err(|e| Error::json(path, e))?;
         w.write_all(b"\n").map_err(|e| Error::io(path, e))?;
     }
     w.flush().map_err(|e| Error::io(path, e))
@@ -130,16 +102,7 @@ pub fn write_examples(path: &Path, examples: &[Example]) -> Result<()> {
 /// hard by construction (it shares the topic or the words); an `everyday` post is hard when it
 /// contains a signal word.
 pub fn is_hard_negative(ex: &Example) -> bool {
-    ex.is_benign() && (ex.style != "everyday" || has_signal_word(&ex.text))
-}
-
-/// True when `text` contains an obvious recruitment word or a drug slang word.
-pub fn has_signal_word(text: &str) -> bool {
-    OBVIOUS_RECRUITMENT_WORDS
-        .iter()
-        .chain(DRUG_SLANG.iter())
-        .chain(crate::augment::SIGNAL_WORDS.iter())
-        .any(|w| text.contains(w))
+    ex.is_benign() && (ex.style != "everyday" || crate::lexicon::has_signal_word(&ex.text))
 }
 
 pub use build::read_splits;

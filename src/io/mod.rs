@@ -1,5 +1,5 @@
-//! Stages 1 and 8: reading post dumps (JSONL, CSV, TSV, plain text; gzip and zstd) into records,
-//! and writing predictions and error records as JSONL.
+//! Reading post dumps (JSONL, CSV, TSV, plain text; gzip and zstd) into records, following a
+//! growing file, and writing error records.
 
 mod follow;
 mod read;
@@ -7,4 +7,4 @@ mod write;
 
 pub use follow::FollowReader;
 pub use read::{open_input, Format, ReadOptions, Record, RecordError, RecordReader};
-pub use write::{write_error, write_prediction};
+pub use write::write_error;

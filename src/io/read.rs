@@ -7,7 +7,8 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 
 /// Input formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
     /// One JSON object per line.
     Jsonl,
@@ -153,86 +154,16 @@ fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
     path.split('.').try_fold(value, |v, key| v.get(key))
 }
 
-enum Inner {
-    Lines {
-        reader: Box<dyn BufRead + Send>,
-        buf: Vec<u8>,
-    },
-    Delimited {
-        reader: csv::Reader<Box<dyn BufRead + Send>>,
-        text_col: usize,
-        id_col: Option<usize>,
-        headers: Vec<String>,
-    },
-}
-
-/// An iterator of records and record errors over one input.
-pub struct RecordReader {
+/// Where a reader stands, and what it needs to make records and errors.
+struct Position {
     file: String,
     format: Format,
     options: ReadOptions,
-    inner: Inner,
     line: u64,
     offset: u64,
 }
 
-impl RecordReader {
-    /// Reads `reader`, named `file` in messages, starting at line `first_line` and byte `offset`.
-    pub fn new(
-        file: &str,
-        reader: Box<dyn BufRead + Send>,
-        options: ReadOptions,
-        first_line: u64,
-        offset: u64,
-    ) -> Result<Self> {
-        let format = options
-            .format
-            .or_else(|| Format::from_path(Path::new(file)))
-            .unwrap_or(Format::Jsonl);
-        let inner = match format {
-            Format::Jsonl | Format::Text => Inner::Lines {
-                reader,
-                buf: Vec::new(),
-            },
-            Format::Csv | Format::Tsv => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .delimiter(if format == Format::Csv { b',' } else { b'\t' })
-                    .flexible(true)
-                    .from_reader(reader);
-                let headers: Vec<String> = reader
-                    .headers()
-                    .map_err(|e| Error::parse(file, format!("header row: {e}")))?
-                    .iter()
-                    .map(|h| h.trim_start_matches('\u{feff}').to_string())
-                    .collect();
-                let text_col = headers
-                    .iter()
-                    .position(|h| *h == options.text_field)
-                    .ok_or_else(|| {
-                        Error::parse(
-                            file,
-                            format!("no column {:?} in header {headers:?}", options.text_field),
-                        )
-                    })?;
-                let id_col = headers.iter().position(|h| *h == options.id_field);
-                Inner::Delimited {
-                    reader,
-                    text_col,
-                    id_col,
-                    headers,
-                }
-            }
-        };
-        Ok(Self {
-            file: file.to_string(),
-            format,
-            options,
-            inner,
-            line: first_line.saturating_sub(1),
-            offset,
-        })
-    }
-
+impl Position {
     fn error(&self, line: u64, reason: impl Into<String>) -> RecordError {
         RecordError {
             file: self.file.clone(),
@@ -252,66 +183,7 @@ impl RecordReader {
         Ok(())
     }
 
-    fn next_line(&mut self) -> Option<std::result::Result<Record, RecordError>> {
-        let Inner::Lines { reader, buf } = &mut self.inner else {
-            unreachable!()
-        };
-        let cap = self.options.max_line_bytes;
-        let read = read_capped_line(reader.as_mut(), buf, cap);
-        self.line += 1;
-        let line = self.line;
-        let (consumed, over) = match read {
-            Ok(Some(r)) => r,
-            Ok(None) => return None,
-            Err(e) => {
-                // An unreadable stream (e.g. corrupt gzip) ends this input with one error.
-                let err = self.error(line, format!("read error: {e}"));
-                self.inner = Inner::Lines {
-                    reader: Box::new(std::io::empty()),
-                    buf: Vec::new(),
-                };
-                return Some(Err(err));
-            }
-        };
-        self.offset += consumed as u64;
-        if over {
-            return Some(Err(self.error(
-                line,
-                format!("line longer than --max-line-bytes ({cap} bytes)"),
-            )));
-        }
-        let Inner::Lines { buf, .. } = &self.inner else {
-            unreachable!()
-        };
-        let mut bytes = buf.as_slice();
-        if bytes.last() == Some(&b'\r') {
-            bytes = &bytes[..bytes.len() - 1];
-        }
-        let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                return Some(Err(
-                    self.error(line, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
-                ))
-            }
-        };
-        if text.contains('\0') {
-            return Some(Err(self.error(line, "NUL byte in line")));
-        }
-        Some(match self.format {
-            Format::Text => self.check_text(line, text).map(|_| Record {
-                line,
-                end_offset: self.offset,
-                id: Value::from(line),
-                text: text.to_string(),
-                fields: None,
-            }),
-            _ => self.parse_json(line, text),
-        })
-    }
-
-    fn parse_json(&self, line: u64, text: &str) -> std::result::Result<Record, RecordError> {
+    fn parse_json(&self, line: u64, text: &str) -> Item {
         if text.trim().is_empty() {
             return Err(self.error(line, "empty line"));
         }
@@ -343,71 +215,117 @@ impl RecordReader {
             fields,
         })
     }
+}
 
-    fn next_delimited(&mut self) -> Option<std::result::Result<Record, RecordError>> {
-        let Inner::Delimited {
-            reader,
-            text_col,
-            id_col,
-            headers,
-        } = &mut self.inner
-        else {
-            unreachable!()
+type Item = std::result::Result<Record, RecordError>;
+
+/// JSONL and text: one record per line.
+struct Lines {
+    reader: Box<dyn BufRead + Send>,
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    fn next(&mut self, at: &mut Position) -> Option<Item> {
+        let cap = at.options.max_line_bytes;
+        let read = read_capped_line(self.reader.as_mut(), &mut self.buf, cap);
+        at.line += 1;
+        let line = at.line;
+        let (consumed, over) = match read {
+            Ok(Some(r)) => r,
+            Ok(None) => return None,
+            Err(e) => {
+                // An unreadable stream (e.g. corrupt gzip) ends this input with one error.
+                self.reader = Box::new(std::io::empty());
+                return Some(Err(at.error(line, format!("read error: {e}"))));
+            }
         };
+        at.offset += consumed as u64;
+        if over {
+            return Some(Err(at.error(
+                line,
+                format!("line longer than --max-line-bytes ({cap} bytes)"),
+            )));
+        }
+        let mut bytes = self.buf.as_slice();
+        if bytes.last() == Some(&b'\r') {
+            bytes = &bytes[..bytes.len() - 1];
+        }
+        let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                return Some(Err(
+                    at.error(line, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+                ))
+            }
+        };
+        if text.contains('\0') {
+            return Some(Err(at.error(line, "NUL byte in line")));
+        }
+        Some(match at.format {
+            Format::Text => at.check_text(line, text).map(|_| Record {
+                line,
+                end_offset: at.offset,
+                id: Value::from(line),
+                text: text.to_string(),
+                fields: None,
+            }),
+            _ => at.parse_json(line, text),
+        })
+    }
+}
+
+/// CSV and TSV with a header row.
+struct Delimited {
+    reader: csv::Reader<Box<dyn BufRead + Send>>,
+    text_col: usize,
+    id_col: Option<usize>,
+    headers: Vec<String>,
+}
+
+impl Delimited {
+    fn next(&mut self, at: &mut Position) -> Option<Item> {
         let mut record = csv::ByteRecord::new();
-        let result = reader.read_byte_record(&mut record);
-        let pos_line = record.position().map(|p| p.line()).unwrap_or(self.line + 1);
-        let end = reader.position().byte();
-        let (text_col, id_col, headers) = (*text_col, *id_col, headers.clone());
-        self.offset = end;
-        self.line = pos_line;
+        let result = self.reader.read_byte_record(&mut record);
+        let pos_line = record.position().map(|p| p.line()).unwrap_or(at.line + 1);
+        at.offset = self.reader.position().byte();
+        at.line = pos_line;
         match result {
             Ok(false) => None,
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(pos_line);
-                Some(Err(self.error(line, format!("bad record: {e}"))))
+                Some(Err(at.error(line, format!("bad record: {e}"))))
             }
-            Ok(true) => Some(self.delimited_record(pos_line, &record, text_col, id_col, &headers)),
+            Ok(true) => Some(self.record(at, pos_line, &record)),
         }
     }
 
-    fn delimited_record(
-        &self,
-        line: u64,
-        record: &csv::ByteRecord,
-        text_col: usize,
-        id_col: Option<usize>,
-        headers: &[String],
-    ) -> std::result::Result<Record, RecordError> {
-        if record.as_slice().len() > self.options.max_line_bytes {
-            return Err(self.error(line, "record longer than --max-line-bytes"));
+    fn record(&self, at: &Position, line: u64, record: &csv::ByteRecord) -> Item {
+        if record.as_slice().len() > at.options.max_line_bytes {
+            return Err(at.error(line, "record longer than --max-line-bytes"));
         }
         let field = |i: usize| -> std::result::Result<Option<&str>, RecordError> {
             record
                 .get(i)
                 .map(|b| {
                     std::str::from_utf8(b).map_err(|e| {
-                        self.error(line, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+                        at.error(line, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
                     })
                 })
                 .transpose()
         };
-        let text = field(text_col)?
-            .ok_or_else(|| {
-                self.error(
-                    line,
-                    format!("missing column {:?}", self.options.text_field),
-                )
-            })?
+        let text = field(self.text_col)?
+            .ok_or_else(|| at.error(line, format!("missing column {:?}", at.options.text_field)))?
             .to_string();
-        self.check_text(line, &text)?;
-        let id = match id_col.map(field).transpose()?.flatten() {
+        at.check_text(line, &text)?;
+        let id = match self.id_col.map(field).transpose()?.flatten() {
             Some(s) if !s.is_empty() => Value::from(s),
             _ => Value::from(line),
         };
-        let fields = if self.options.keep_fields {
+        let fields = if at.options.keep_fields {
             let mut map = serde_json::Map::new();
-            for (i, h) in headers.iter().enumerate() {
+            for (i, h) in self.headers.iter().enumerate() {
                 if let Some(v) = field(i)? {
                     map.insert(h.clone(), Value::from(v));
                 }
@@ -418,7 +336,7 @@ impl RecordReader {
         };
         Ok(Record {
             line,
-            end_offset: self.offset,
+            end_offset: at.offset,
             id,
             text,
             fields,
@@ -426,13 +344,84 @@ impl RecordReader {
     }
 }
 
+enum Inner {
+    Lines(Lines),
+    Delimited(Delimited),
+}
+
+/// An iterator of records and record errors over one input.
+pub struct RecordReader {
+    at: Position,
+    inner: Inner,
+}
+
+impl RecordReader {
+    /// Reads `reader`, named `file` in messages, starting at line `first_line` and byte `offset`.
+    pub fn new(
+        file: &str,
+        reader: Box<dyn BufRead + Send>,
+        options: ReadOptions,
+        first_line: u64,
+        offset: u64,
+    ) -> Result<Self> {
+        let format = options
+            .format
+            .or_else(|| Format::from_path(Path::new(file)))
+            .unwrap_or(Format::Jsonl);
+        let inner = match format {
+            Format::Jsonl | Format::Text => Inner::Lines(Lines {
+                reader,
+                buf: Vec::new(),
+            }),
+            Format::Csv | Format::Tsv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .delimiter(if format == Format::Csv { b',' } else { b'\t' })
+                    .flexible(true)
+                    .from_reader(reader);
+                let headers: Vec<String> = reader
+                    .headers()
+                    .map_err(|e| Error::parse(file, format!("header row: {e}")))?
+                    .iter()
+                    .map(|h| h.trim_start_matches('\u{feff}').to_string())
+                    .collect();
+                let text_col = headers
+                    .iter()
+                    .position(|h| *h == options.text_field)
+                    .ok_or_else(|| {
+                        Error::parse(
+                            file,
+                            format!("no column {:?} in header {headers:?}", options.text_field),
+                        )
+                    })?;
+                let id_col = headers.iter().position(|h| *h == options.id_field);
+                Inner::Delimited(Delimited {
+                    reader,
+                    text_col,
+                    id_col,
+                    headers,
+                })
+            }
+        };
+        Ok(Self {
+            at: Position {
+                file: file.to_string(),
+                format,
+                options,
+                line: first_line.saturating_sub(1),
+                offset,
+            },
+            inner,
+        })
+    }
+}
+
 impl Iterator for RecordReader {
-    type Item = std::result::Result<Record, RecordError>;
+    type Item = Item;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self.inner {
-            Inner::Lines { .. } => self.next_line(),
-            Inner::Delimited { .. } => self.next_delimited(),
+        match &mut self.inner {
+            Inner::Lines(lines) => lines.next(&mut self.at),
+            Inner::Delimited(delimited) => delimited.next(&mut self.at),
         }
     }
 }

@@ -1,38 +1,6 @@
 use std::io::Write;
 
-use serde_json::Value;
-
-use crate::classifier::Prediction;
 use crate::io::RecordError;
-
-/// Writes one output record: `{"id", "scores", "labels", "evidence", ...kept fields}`.
-pub fn write_prediction(
-    out: &mut dyn Write,
-    id: &Value,
-    pred: &Prediction,
-    fields: Option<&serde_json::Map<String, Value>>,
-) -> std::io::Result<()> {
-    let mut obj = serde_json::Map::new();
-    obj.insert("id".into(), id.clone());
-    let scores: serde_json::Map<String, Value> = pred
-        .scores
-        .iter()
-        .map(|(l, s)| (l.clone(), Value::from((*s as f64 * 1e6).round() / 1e6)))
-        .collect();
-    obj.insert("scores".into(), Value::Object(scores));
-    obj.insert("labels".into(), Value::from(pred.labels.clone()));
-    obj.insert(
-        "evidence".into(),
-        serde_json::to_value(&pred.evidence).unwrap_or_default(),
-    );
-    if let Some(fields) = fields {
-        for (k, v) in fields {
-            obj.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-    }
-    serde_json::to_writer(&mut *out, &Value::Object(obj))?;
-    out.write_all(b"\n")
-}
 
 /// Writes one error record as JSONL.
 pub fn write_error(out: &mut dyn Write, err: &RecordError) -> std::io::Result<()> {

@@ -180,7 +180,7 @@ impl TrainConfig {
     /// Reads and checks a `train.toml`.
     pub fn load(path: &Path) -> Result<(Self, String)> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let config: TrainConfig = toml::from_str(&text).map_err(|e| Error::parse(path, e))?;
+        let config: TrainConfig = toml::from_str(&text).map_err(|e| Error::toml(path, e))?;
         let t = &config.train;
         if t.batch_size == 0 || t.epochs == 0 || !(0.0..=1.0).contains(&t.augment_rate) {
             return Err(Error::parse(

@@ -8,8 +8,7 @@ use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainerBuilder};
 use tokenizers::{AddedToken, Model, Trainer};
 
 use crate::error::{Error, Result};
-use crate::placeholder::SPECIAL_TOKENS;
-use crate::segment::{SegmentScratch, Segmenter};
+use crate::text::{SegmentScratch, Segmenter, SPECIAL_TOKENS};
 
 /// JIS X 0208 kanji, levels 1 and 2 (rows 16 to 84), decoded from EUC-JP.
 fn jis_kanji() -> Vec<char> {
@@ -68,7 +67,7 @@ pub fn train_vocab(texts: &[String], size: usize, min_frequency: u64) -> Result<
                 .collect(),
         )
         .build();
-    let tok_err = |e: tokenizers::Error| Error::Tokenizer(e.to_string());
+    let tok_err = Error::Tokenizer;
     trainer
         .feed(texts.iter(), |text| {
             let mut spans = Vec::new();

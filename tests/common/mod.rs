@@ -10,7 +10,7 @@ use tokenizers::Tokenizer;
 /// A placeholder model with the Lindera + WordPiece tokenizer (`vocab.txt`).
 pub fn wordpiece_model(dir: &Path) -> PathBuf {
     let out = dir.join("wordpiece-model");
-    patrol::placeholder::write_placeholder(&out, 7).expect("placeholder");
+    patrol::testing::write_placeholder(&out, 7).expect("placeholder");
     out
 }
 
@@ -18,7 +18,7 @@ pub fn wordpiece_model(dir: &Path) -> PathBuf {
 /// XLM-R uses) in place of `vocab.txt`.
 pub fn json_tokenizer_model(dir: &Path) -> PathBuf {
     let out = dir.join("json-model");
-    patrol::placeholder::write_placeholder(&out, 7).expect("placeholder");
+    patrol::testing::write_placeholder(&out, 7).expect("placeholder");
     std::fs::remove_file(out.join("vocab.txt")).unwrap();
     std::fs::remove_file(out.join("tokenizer_config.json")).unwrap();
     let mut vocab: Vec<(String, f64)> = ["<s>", "<pad>", "</s>", "<unk>"]

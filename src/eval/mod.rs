@@ -1,0 +1,10 @@
+//! Evaluation: multi-label metrics and threshold selection (shared with training), and the
+//! keyword baseline the model is compared against.
+
+mod baseline;
+mod metrics;
+
+pub use baseline::keyword_scores;
+pub use metrics::{
+    choose_thresholds, evaluate, pr_auc, roc_auc, EvalReport, LabelMetrics, StyleMetrics,
+};
