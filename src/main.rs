@@ -1,6 +1,15 @@
 //! The `patrol` command line: a thin layer over the library. Errors reach the user once, with
 //! their chain, from here; a closed output pipe is not an error.
 
+/// Writes a line to stderr, ignoring a stderr that cannot be written (`2>/dev/full`): a
+/// message that cannot be shown must not turn into a panic.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cli;
 
 use std::process::ExitCode;
@@ -13,7 +22,7 @@ fn main() -> ExitCode {
         Ok(code) => code.into(),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("patrol: error: {e:#}");
+            note!("patrol: error: {e:#}");
             cli::Exit::Fatal.into()
         }
     }

@@ -21,3 +21,13 @@ fn the_pipeline_corpus_replays() {
 fn the_readers_corpus_replays() {
     assert!(replay("readers", patrol::testing::fuzzing::readers) > 10);
 }
+
+#[test]
+fn the_delimited_corpus_replays() {
+    assert!(replay("delimited", patrol::testing::fuzzing::delimited) > 10);
+}
+
+#[test]
+fn the_checkpoint_corpus_replays() {
+    assert!(replay("checkpoint", patrol::testing::fuzzing::checkpoint) > 10);
+}

@@ -7,5 +7,6 @@ mod dataset;
 mod e5_import;
 mod engine;
 mod fuzz_corpus;
+mod hostile;
 mod stream;
 mod train;

@@ -15,9 +15,9 @@ pub enum DatasetCommand {
     /// Build train/valid/test (and sample.jsonl) from the written posts, and the held-out
     /// style-valid/style-test splits from theirs.
     Build {
-        /// Folder of written posts.
-        #[arg(long, default_value = "datasets/raw/written")]
-        raw: PathBuf,
+        /// Folders of written posts (repeatable).
+        #[arg(long, default_values = ["datasets/raw/written", "datasets/raw/grounded"])]
+        raw: Vec<PathBuf>,
         /// Output folder.
         #[arg(long, default_value = "datasets")]
         out: PathBuf,
@@ -106,7 +106,7 @@ pub fn run(cmd: DatasetCommand) -> anyhow::Result<Exit> {
             provenance,
         } => {
             let opts = BuildOptions {
-                raw_dir: raw.clone(),
+                raw_dirs: raw.clone(),
                 out_dir: out.clone(),
                 seed,
                 references: provenance.references,
@@ -115,20 +115,21 @@ pub fn run(cmd: DatasetCommand) -> anyhow::Result<Exit> {
             };
             let (train, valid, test) = dataset::build(&opts).context("building the dataset")?;
             dataset::write_sample(&out.join("sample.jsonl"), &test, 200, seed)?;
-            eprintln!(
+            note!(
                 "wrote {} train, {} valid, {} test examples and sample.jsonl to {}",
                 train.len(),
                 valid.len(),
                 test.len(),
                 out.display()
             );
-            let parent = raw.parent().unwrap_or(&raw);
+            let first = raw.first().cloned().unwrap_or_default();
+            let parent = first.parent().unwrap_or(&first);
             for split in ["style-valid", "style-test"] {
                 let dir = parent.join(split);
                 if dir.is_dir() {
                     let file = out.join(format!("{split}.jsonl"));
                     let n = dataset::build_heldout(&dir, &file)?.len();
-                    eprintln!("wrote {n} {split} examples to {}", file.display());
+                    note!("wrote {n} {split} examples to {}", file.display());
                 }
             }
             Ok(Exit::Ok)

@@ -101,7 +101,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Exit> {
             .context("loading the model")?;
         let scores = classifier.scores(&texts)?;
         if let Some((unks, tokens)) = scores.unknown_tokens {
-            eprintln!(
+            note!(
                 "[UNK] rate: {:.5} ({unks} of {tokens} tokens)",
                 unks as f64 / tokens.max(1) as f64
             );

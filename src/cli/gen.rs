@@ -40,9 +40,10 @@ pub fn run(args: GenArgs) -> anyhow::Result<Exit> {
     let stats = patrol::testing::write_dump(&mut sink, args.lines, args.seed)?;
     sink.flush()?;
     drop(sink);
-    eprintln!(
+    note!(
         "wrote {} lines, {} of them malformed",
-        stats.lines, stats.bad
+        stats.lines,
+        stats.bad
     );
     Ok(Exit::Ok)
 }

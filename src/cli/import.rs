@@ -16,6 +16,6 @@ pub struct ImportArgs {
 
 pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
     patrol::train::import_e5(&args.from, &args.out)?;
-    eprintln!("imported multilingual-e5-small into {}", args.out.display());
+    note!("imported multilingual-e5-small into {}", args.out.display());
     Ok(Exit::Ok)
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use patrol::io::{Format, ReadOptions};
+use patrol::io::{Format, ReadOptions, TextEncoding};
 use patrol::{Classifier, ClassifierOptions, ModelSource, Precision};
 
 /// How a command ended.
@@ -91,7 +91,8 @@ enum Command {
 /// Model selection shared by subcommands.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ModelArgs {
-    /// A model directory, or a Hugging Face repo id `org/name[@revision]`. Default: the embedded model.
+    /// A model directory, or `hub:org/name[@revision]` for the Hugging Face Hub. Default: the
+    /// embedded model.
     #[arg(long)]
     pub model: Option<String>,
     /// Worker threads (default: all cores).
@@ -145,7 +146,12 @@ impl ModelArgs {
 
     /// Loads the model: a directory, a Hub repo id, or the embedded default.
     pub fn load(&self, options: ClassifierOptions) -> patrol::Result<Classifier> {
-        Classifier::from_source(&ModelSource::parse(self.model.as_deref())?, options)
+        let classifier =
+            Classifier::from_source(&ModelSource::parse(self.model.as_deref())?, options)?;
+        for w in classifier.warnings() {
+            note!("patrol: warning: {w}");
+        }
+        Ok(classifier)
     }
 }
 
@@ -164,6 +170,12 @@ pub struct ReadArgs {
     /// Pass the input's fields through to the output.
     #[arg(long)]
     pub keep_fields: bool,
+    /// TSV: treat `"` as a quote character (CSV always does).
+    #[arg(long)]
+    pub quote: bool,
+    /// The input's text encoding; `auto` reads a BOM, else sniffs UTF-8, CP932 or EUC-JP.
+    #[arg(long, value_enum, default_value_t = TextEncoding::Utf8)]
+    pub encoding: TextEncoding,
 }
 
 impl ReadArgs {
@@ -175,6 +187,8 @@ impl ReadArgs {
             id_field: self.id_field.clone(),
             max_line_bytes: self.max_line_bytes,
             keep_fields: self.keep_fields,
+            quote: self.quote,
+            encoding: self.encoding,
         }
     }
 }
@@ -196,7 +210,7 @@ pub fn run() -> anyhow::Result<Exit> {
         Command::GenDump(args) => gen::run(args),
         Command::Placeholder { out, seed } => {
             patrol::testing::write_placeholder(&out, seed)?;
-            eprintln!("wrote untrained placeholder model to {}", out.display());
+            note!("wrote untrained placeholder model to {}", out.display());
             Ok(Exit::Ok)
         }
     }

@@ -74,7 +74,7 @@ impl TrainProgress {
                 *last = Instant::now();
                 let per_batch = epoch_start.elapsed().as_secs_f64() / done.max(1) as f64;
                 let left = per_batch * (batches - done) as f64;
-                eprintln!(
+                note!(
                     "epoch {epoch} step {done}/{batches} loss {loss:.4} {examples_per_sec:.0} ex/s eta {}",
                     clock(left)
                 );
@@ -85,7 +85,7 @@ impl TrainProgress {
                         b.finish_and_clear();
                     }
                 }
-                eprintln!(
+                note!(
                     "epoch {}: loss {:.4}, {:.0} ex/s, valid macro-F1 {:.4}, benign FPR {:.4}{}",
                     e.epoch,
                     e.train_loss,

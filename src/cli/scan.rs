@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use patrol::io::Format;
-use patrol::run::scan::{open_all, open_from, scan, Checkpoint, ScanOptions, ScanSummary};
+use patrol::run::checkpoint::{open_from, Checkpoint, CheckpointLock};
+use patrol::run::guard::check_paths;
+use patrol::run::scan::{open_all, scan, ScanOptions, ScanSummary};
+use patrol::run::Sink;
 
 use super::{Exit, ModelArgs, ReadArgs};
 
@@ -49,20 +52,29 @@ pub struct ScanArgs {
 }
 
 /// Opens an output file: new, or (resuming) cut back to what the checkpoint covers and appended.
-fn open_output(path: &PathBuf, resume_at: Option<u64>) -> anyhow::Result<Box<dyn Write>> {
+/// A resume refuses an output shorter than the checkpoint says: it was cut after the checkpoint,
+/// and appending would leave a gap.
+fn open_output(path: &PathBuf, resume_at: Option<u64>) -> anyhow::Result<Box<dyn Sink>> {
     let file = match resume_at {
-        None => File::create(path),
-        Some(len) => std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .and_then(|f| {
-                f.set_len(len)?;
-                let mut f = f;
-                std::io::Seek::seek(&mut f, std::io::SeekFrom::End(0))?;
-                Ok(f)
-            }),
-    }
-    .with_context(|| format!("opening {}", path.display()))?;
+        None => File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        Some(len) => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            let have = f.metadata()?.len();
+            if have < len {
+                anyhow::bail!(
+                    "cannot resume: {} is {have} bytes, shorter than the {len} the checkpoint \
+                     counts; it was cut after the checkpoint",
+                    path.display()
+                );
+            }
+            f.set_len(len)?;
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::End(0))?;
+            f
+        }
+    };
     Ok(Box::new(BufWriter::new(file)))
 }
 
@@ -93,9 +105,25 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Exit> {
         args.files.clone()
     };
     let read = args.read.options(args.format);
+    let mut outputs: Vec<(&str, &std::path::Path)> = Vec::new();
+    if let Some(p) = &args.output {
+        outputs.push(("--output", p));
+    }
+    if let Some(p) = &args.errors {
+        outputs.push(("--errors", p));
+    }
+    if let Some(p) = &args.checkpoint {
+        outputs.push(("--checkpoint", p));
+    }
+    check_paths(&files, &outputs)?;
+    let _lock = args
+        .checkpoint
+        .as_deref()
+        .map(CheckpointLock::acquire)
+        .transpose()?;
     let from = match (&args.checkpoint, args.resume) {
         (Some(path), true) => Checkpoint::load(path)?,
-        _ => Checkpoint::start(&files),
+        _ => Checkpoint::start(&files)?,
     };
     let readers = if args.resume {
         open_from(&files, &read, &from)?
@@ -103,11 +131,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Exit> {
         open_all(&files, &read)?
     };
     let resume_at = |bytes: u64| args.resume.then_some(bytes);
-    let mut out: Box<dyn Write> = match &args.output {
+    let mut out: Box<dyn Sink> = match &args.output {
         Some(p) => open_output(p, resume_at(from.output_bytes))?,
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    let mut errors: Box<dyn Write> = match &args.errors {
+    let mut errors: Box<dyn Sink> = match &args.errors {
         Some(p) => open_output(p, resume_at(from.errors_bytes))?,
         None => Box::new(std::io::stderr()),
     };
@@ -122,7 +150,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Exit> {
         bar
     };
     if classifier.is_untrained() {
-        bar.suspend(|| eprintln!("patrol: warning: the model is an UNTRAINED placeholder"));
+        bar.suspend(|| note!("patrol: warning: the model is an UNTRAINED placeholder"));
     }
     let opts = ScanOptions {
         only_flagged: args.only_flagged,
@@ -142,7 +170,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Exit> {
     errors.flush().context("writing error records")?;
     bar.finish_and_clear();
     if !args.quiet || summary.errors > 0 || classifier.is_untrained() {
-        eprintln!(
+        note!(
             "{}",
             summary_line(classifier.name(), classifier.is_untrained(), &summary)
         );

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use patrol::io::{write_error, FollowReader, Format, RecordError, RecordReader};
+use patrol::io::{
+    decode, write_error, FollowEvent, FollowReader, Format, RecordError, RecordReader,
+};
 use patrol::run::stream::{Shutdown, Stream, StreamOptions};
 use patrol::run::write_prediction;
 
@@ -51,7 +53,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<Exit> {
             .context("loading the model")?,
     );
     if classifier.is_untrained() {
-        eprintln!("patrol: warning: the model is an UNTRAINED placeholder");
+        note!("patrol: warning: the model is an UNTRAINED placeholder");
     }
     let shutdown = Arc::new(Shutdown::default());
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -59,13 +61,26 @@ pub fn run(args: StreamArgs) -> anyhow::Result<Exit> {
     }
     let (name, source): (String, Box<dyn std::io::BufRead + Send>) = match &args.follow {
         Some(path) => {
-            let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-            let follow = FollowReader::new(file, shutdown.stop.clone(), Duration::from_millis(50));
+            let shown = path.display().to_string();
+            let follow = FollowReader::open(
+                path,
+                shutdown.stop.clone(),
+                Duration::from_millis(50),
+                Box::new(move |event| match event {
+                    FollowEvent::Truncated => {
+                        note!("patrol: {shown} was truncated; reading it from the start")
+                    }
+                    FollowEvent::Replaced => {
+                        note!("patrol: {shown} was replaced; reading the new file from the start")
+                    }
+                }),
+            )?;
             (path.display().to_string(), Box::new(BufReader::new(follow)))
         }
         None => ("-".into(), Box::new(BufReader::new(std::io::stdin()))),
     };
     let read = args.read.options(Some(Format::Jsonl));
+    let source = decode(source, read.encoding)?;
     let reader = RecordReader::new(&name, source, read, 1, 0)?;
     let mut options = StreamOptions {
         max_batch: args.max_batch,
@@ -117,6 +132,6 @@ pub fn run(args: StreamArgs) -> anyhow::Result<Exit> {
     errors.flush()?;
     drop(rx);
     stream.finish()?;
-    eprintln!("patrol: stream scored {scored}, errors {failed}");
+    note!("patrol: stream scored {scored}, errors {failed}");
     Ok(Exit::from_errors(failed))
 }

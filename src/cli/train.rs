@@ -38,7 +38,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Exit> {
     let mut progress = TrainProgress::new(args.quiet);
     let summary = pool.install(|| train(&config, &text, &mut |p| progress.show(p)))?;
     let best = summary.epochs.iter().rfind(|e| e.best);
-    eprintln!(
+    note!(
         "trained {} epochs in {:.0}s; best valid macro-F1 {:.4}; model in {}",
         summary.epochs.len(),
         summary.seconds,

@@ -17,8 +17,8 @@ use crate::text::Normalizer;
 /// Options for building the splits.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
-    /// Folder of written posts (`*.jsonl` with `text`, `labels`, `style`).
-    pub raw_dir: PathBuf,
+    /// Folders of written posts (`*.jsonl` with `text`, `labels`, `style`), read in order.
+    pub raw_dirs: Vec<PathBuf>,
     /// Output folder for `train.jsonl`, `valid.jsonl`, `test.jsonl`.
     pub out_dir: PathBuf,
     /// Seed for augmentation and splitting.
@@ -37,7 +37,10 @@ pub struct BuildOptions {
 impl Default for BuildOptions {
     fn default() -> Self {
         Self {
-            raw_dir: "datasets/raw/written".into(),
+            raw_dirs: vec![
+                "datasets/raw/written".into(),
+                "datasets/raw/grounded".into(),
+            ],
             out_dir: "datasets".into(),
             seed: 20261129,
             holdout: 0.15,
@@ -227,70 +230,70 @@ fn augment<R: Rng>(base: &Example, k: usize, rng: &mut R) -> Example {
 }
 
 /// Builds and writes the three splits; returns (train, valid, test).
+///
+/// The folders are split one after the other, so adding a folder never moves an earlier
+/// folder's posts between splits (a model trained on the earlier train split never sees the new
+/// test split). A post near-duplicate of an earlier folder's post joins that post's split.
 pub fn build(opts: &BuildOptions) -> Result<(Vec<Example>, Vec<Example>, Vec<Example>)> {
     check_exclusions(opts)?;
     let normalizer = Normalizer::default();
     let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed);
     let mut seen: HashSet<String> = HashSet::new();
-    let bases: Vec<Example> = read_raw(&opts.raw_dir)?
-        .into_iter()
-        .filter(|ex| seen.insert(normalizer.normalize_str(&ex.text)))
-        .collect();
-    let normalized: Vec<String> = bases
-        .iter()
-        .map(|e| normalizer.normalize_str(&e.text))
-        .collect();
-    let group_of = near_duplicate_groups(&normalized, opts.group_jaccard);
-    // Each group: its bases and their variants, keyed by the group's first base.
-    let mut groups: Vec<Vec<Example>> = Vec::new();
-    let mut slot: HashMap<usize, usize> = HashMap::new();
-    for (i, base) in bases.iter().enumerate() {
-        let g = *slot.entry(group_of[i]).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push(base.clone());
-        for k in 1..=variant_count(base) {
-            let variant = augment(base, k, &mut rng);
-            if seen.insert(normalizer.normalize_str(&variant.text)) {
-                groups[g].push(variant);
+    let mut splits: [Vec<Example>; 3] = Default::default();
+    // Earlier folders' written posts: normalised text and split (0 train, 1 valid, 2 test).
+    let mut earlier: Vec<(String, usize)> = Vec::new();
+    for (d, dir) in opts.raw_dirs.iter().enumerate() {
+        let bases: Vec<Example> = read_raw(dir)?
+            .into_iter()
+            .filter(|ex| seen.insert(normalizer.normalize_str(&ex.text)))
+            .collect();
+        let normalized: Vec<String> = bases
+            .iter()
+            .map(|e| normalizer.normalize_str(&e.text))
+            .collect();
+        // Groups over the earlier posts and these, so a near-duplicate follows its earlier twin.
+        let all: Vec<String> = earlier
+            .iter()
+            .map(|(t, _)| t.clone())
+            .chain(normalized.iter().cloned())
+            .collect();
+        let roots = near_duplicate_groups(&all, opts.group_jaccard);
+        let mut forced: HashMap<usize, usize> = HashMap::new();
+        for (i, (_, split)) in earlier.iter().enumerate() {
+            forced.entry(roots[i]).or_insert(*split);
+        }
+        let group_of = &roots[earlier.len()..];
+        // Each group: its bases and their variants, keyed by the group's first base.
+        let mut groups: Vec<Vec<Example>> = Vec::new();
+        let mut group_split: Vec<Option<usize>> = Vec::new();
+        let mut slot: HashMap<usize, usize> = HashMap::new();
+        for (i, base) in bases.iter().enumerate() {
+            let g = *slot.entry(group_of[i]).or_insert_with(|| {
+                groups.push(Vec::new());
+                group_split.push(forced.get(&group_of[i]).copied());
+                groups.len() - 1
+            });
+            groups[g].push(base.clone());
+            for k in 1..=variant_count(base) {
+                let variant = augment(base, k, &mut rng);
+                if seen.insert(normalizer.normalize_str(&variant.text)) {
+                    groups[g].push(variant);
+                }
             }
         }
-    }
-    // Stratify by the style of each group's first post, then split each style's groups.
-    let mut by_style: HashMap<String, Vec<usize>> = HashMap::new();
-    for (g, members) in groups.iter().enumerate() {
-        by_style
-            .entry(members[0].style.clone())
-            .or_default()
-            .push(g);
-    }
-    let mut styles: Vec<&String> = by_style.keys().collect();
-    styles.sort();
-    let (mut train, mut valid, mut test) = (Vec::new(), Vec::new(), Vec::new());
-    for style in styles {
-        let mut ids = by_style[style].clone();
-        ids.shuffle(&mut rng);
-        // Count only members of this style (variants of positives become `obfuscated`), and
-        // give every style at least MIN_PER_STYLE test examples.
-        const MIN_PER_STYLE: usize = 75;
-        let of_style = |g: usize| groups[g].iter().filter(|m| &m.style == style).count();
-        let total: usize = ids.iter().map(|&g| of_style(g)).sum();
-        let target = ((total as f64 * opts.holdout).ceil() as usize).max(MIN_PER_STYLE);
-        let (mut n_test, mut n_valid) = (0, 0);
-        for g in ids {
-            let members = groups[g].clone();
-            if n_test < target {
-                n_test += of_style(g);
-                test.extend(members);
-            } else if n_valid < target {
-                n_valid += of_style(g);
-                valid.extend(members);
-            } else {
-                train.extend(members);
+        // The first folder gives every style at least MIN_PER_STYLE test examples.
+        let min_per_style = if d == 0 { MIN_PER_STYLE } else { 0 };
+        let assigned = assign_splits(&groups, &group_split, opts.holdout, min_per_style, &mut rng);
+        for (g, members) in groups.into_iter().enumerate() {
+            for m in &members {
+                if m.source == "written" {
+                    earlier.push((normalizer.normalize_str(&m.text), assigned[g]));
+                }
             }
+            splits[assigned[g]].extend(members);
         }
     }
+    let [mut train, mut valid, mut test] = splits;
     for split in [&mut train, &mut valid, &mut test] {
         split.sort_by(|a, b| a.id.cmp(&b.id));
     }
@@ -299,6 +302,54 @@ pub fn build(opts: &BuildOptions) -> Result<(Vec<Example>, Vec<Example>, Vec<Exa
     write_examples(&opts.out_dir.join("valid.jsonl"), &valid)?;
     write_examples(&opts.out_dir.join("test.jsonl"), &test)?;
     Ok((train, valid, test))
+}
+
+/// Test examples per style of the first folder, at least.
+const MIN_PER_STYLE: usize = 75;
+
+/// The split of each group (0 train, 1 valid, 2 test): a forced one where given; otherwise,
+/// stratified by the style of the group's first post, shuffled groups fill test, then valid,
+/// each to `holdout` of that style's posts (and at least `min_per_style`), the rest train.
+fn assign_splits<R: Rng>(
+    groups: &[Vec<Example>],
+    forced: &[Option<usize>],
+    holdout: f64,
+    min_per_style: usize,
+    rng: &mut R,
+) -> Vec<usize> {
+    let mut out: Vec<usize> = forced.iter().map(|f| f.unwrap_or(0)).collect();
+    let mut by_style: HashMap<String, Vec<usize>> = HashMap::new();
+    for (g, members) in groups.iter().enumerate() {
+        if forced[g].is_none() {
+            by_style
+                .entry(members[0].style.clone())
+                .or_default()
+                .push(g);
+        }
+    }
+    let mut styles: Vec<&String> = by_style.keys().collect();
+    styles.sort();
+    for style in styles {
+        let mut ids = by_style[style].clone();
+        ids.shuffle(rng);
+        // Count only members of this style (variants of positives become `obfuscated`).
+        let of_style = |g: usize| groups[g].iter().filter(|m| &m.style == style).count();
+        let total: usize = ids.iter().map(|&g| of_style(g)).sum();
+        let target = ((total as f64 * holdout).ceil() as usize).max(min_per_style);
+        let (mut n_test, mut n_valid) = (0, 0);
+        for g in ids {
+            out[g] = if n_test < target {
+                n_test += of_style(g);
+                2
+            } else if n_valid < target {
+                n_valid += of_style(g);
+                1
+            } else {
+                0
+            };
+        }
+    }
+    out
 }
 
 /// Reads the three splits from `dir`.

@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 use crate::model::{BertClassifier, ModelFiles, ModelSource, Precision};
 use crate::text::{unk_counts, Prepared, Preparer};
 
+/// The shortest maximum length a user may ask for, special tokens included.
+const MIN_LENGTH: usize = 8;
+
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -145,6 +148,7 @@ impl Prediction {
 /// A loaded model. `classify` takes `&self` and is safe to call from many threads.
 pub struct Classifier {
     name: String,
+    warnings: Vec<String>,
     untrained: bool,
     labels: Vec<String>,
     thresholds: Vec<f32>,
@@ -210,6 +214,14 @@ impl Classifier {
     /// Builds a classifier from already-read model files.
     pub(crate) fn from_files(files: ModelFiles, options: ClassifierOptions) -> Result<Self> {
         let device = device(options.device)?;
+        if options.max_length.is_some_and(|l| l < MIN_LENGTH) {
+            return Err(Error::Invalid(format!(
+                "max length {} is below {MIN_LENGTH} tokens",
+                options.max_length.unwrap_or_default()
+            )));
+        }
+        let vb = files.var_builder(&device)?;
+        files.validate(&vb)?;
         let num_labels = files.config.labels.len();
         let max_length = options
             .max_length
@@ -222,14 +234,9 @@ impl Classifier {
             &files.patrol.input_prefix,
         )?;
         let pad_id = prep.tokenizer().pad_id();
-        let model = BertClassifier::load(
-            files.var_builder(&device)?,
-            &files.config.bert,
-            num_labels,
-            pad_id,
-        )
-        .and_then(|mut m| m.set_precision(options.precision).map(|()| m))
-        .map_err(|e| Error::model(&files.origin, format!("loading weights: {e}")))?;
+        let model = BertClassifier::load(vb, &files.config.bert, num_labels, pad_id)
+            .and_then(|mut m| m.set_precision(options.precision).map(|()| m))
+            .map_err(|e| Error::model(&files.origin, format!("loading weights: {e}")))?;
         let labels = files.config.labels.clone();
         for label in options.thresholds.keys() {
             if !labels.contains(label) {
@@ -259,6 +266,7 @@ impl Classifier {
         };
         Ok(Self {
             name,
+            warnings: files.warnings,
             untrained: files.patrol.untrained,
             labels,
             thresholds,
@@ -272,6 +280,11 @@ impl Classifier {
     /// The model's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What the user should know about how the model was read (e.g. a missing `patrol.json`).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// True when the model is an untrained placeholder.

@@ -1,10 +1,15 @@
 //! Reading post dumps (JSONL, CSV, TSV, plain text; gzip and zstd) into records, following a
 //! growing file, and writing error records.
 
+mod delimited;
+mod encoding;
 mod follow;
 mod read;
 mod write;
 
-pub use follow::FollowReader;
-pub use read::{open_input, Format, ReadOptions, Record, RecordError, RecordReader};
+pub use encoding::{decode, TextEncoding};
+pub use follow::{FollowEvent, FollowReader};
+pub use read::{
+    fnv, open_input, skip_hashed, Format, ReadOptions, Record, RecordError, RecordReader, FNV_BASIS,
+};
 pub use write::write_error;

@@ -4,6 +4,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::delimited::Delimited;
+use super::encoding::{decode, guess_legacy, TextEncoding};
 use crate::error::{Error, Result};
 
 /// Input formats.
@@ -52,6 +54,10 @@ pub struct ReadOptions {
     pub max_line_bytes: usize,
     /// Keep the original fields for pass-through.
     pub keep_fields: bool,
+    /// TSV only: treat `"` as a quote (CSV always does).
+    pub quote: bool,
+    /// The input's text encoding.
+    pub encoding: TextEncoding,
 }
 
 impl Default for ReadOptions {
@@ -62,6 +68,8 @@ impl Default for ReadOptions {
             id_field: "id".into(),
             max_line_bytes: 1 << 20,
             keep_fields: false,
+            quote: false,
+            encoding: TextEncoding::Utf8,
         }
     }
 }
@@ -73,6 +81,8 @@ pub struct Record {
     pub line: u64,
     /// Byte offset just past the record in the (decompressed) input.
     pub end_offset: u64,
+    /// FNV-1a hash of the input's bytes up to `end_offset` (JSONL and text).
+    pub end_hash: u64,
     /// The id: from the id field, else the line number.
     pub id: Value,
     /// The post's text.
@@ -93,10 +103,18 @@ pub struct RecordError {
     /// Byte offset just past the bad record.
     #[serde(skip)]
     pub end_offset: u64,
+    /// FNV-1a hash of the input's bytes up to `end_offset` (JSONL and text).
+    #[serde(skip)]
+    pub end_hash: u64,
 }
 
-/// Opens a file (or stdin for `-`), decompressing gzip or zstd by magic bytes.
-pub fn open_input(path: &str) -> Result<Box<dyn BufRead + Send>> {
+/// Opens a file (or stdin for `-`), decompressing gzip or zstd by magic bytes, then decoding
+/// `encoding` to UTF-8.
+pub fn open_input(path: &str, encoding: TextEncoding) -> Result<Box<dyn BufRead + Send>> {
+    decode(open_raw(path)?, encoding).map_err(|e| Error::io(path, e))
+}
+
+fn open_raw(path: &str) -> Result<Box<dyn BufRead + Send>> {
     let raw: Box<dyn Read + Send> = if path == "-" {
         Box::new(std::io::stdin())
     } else {
@@ -116,7 +134,7 @@ pub fn open_input(path: &str) -> Result<Box<dyn BufRead + Send>> {
 
 /// Reads one line (without its `\n`) into `buf`, keeping at most `cap + 1` bytes; returns
 /// `(bytes consumed, had more than cap)`, or `None` at end of input.
-fn read_capped_line(
+pub(super) fn read_capped_line(
     reader: &mut dyn BufRead,
     buf: &mut Vec<u8>,
     cap: usize,
@@ -155,25 +173,27 @@ fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
 }
 
 /// Where a reader stands, and what it needs to make records and errors.
-struct Position {
-    file: String,
-    format: Format,
-    options: ReadOptions,
-    line: u64,
-    offset: u64,
+pub(super) struct Position {
+    pub(super) file: String,
+    pub(super) format: Format,
+    pub(super) options: ReadOptions,
+    pub(super) line: u64,
+    pub(super) offset: u64,
+    pub(super) hash: u64,
 }
 
 impl Position {
-    fn error(&self, line: u64, reason: impl Into<String>) -> RecordError {
+    pub(super) fn error(&self, line: u64, reason: impl Into<String>) -> RecordError {
         RecordError {
             file: self.file.clone(),
             line,
             reason: reason.into(),
             end_offset: self.offset,
+            end_hash: self.hash,
         }
     }
 
-    fn check_text(&self, line: u64, text: &str) -> Result<(), RecordError> {
+    pub(super) fn check_text(&self, line: u64, text: &str) -> Result<(), RecordError> {
         if text.contains('\0') {
             return Err(self.error(line, "NUL byte in text"));
         }
@@ -199,9 +219,22 @@ impl Position {
             None => return Err(self.error(line, format!("missing text field {field:?}"))),
         };
         self.check_text(line, &body)?;
-        let id = match lookup(&value, &self.options.id_field) {
+        let id_field = &self.options.id_field;
+        let id = match lookup(&value, id_field) {
             Some(v @ (Value::String(_) | Value::Number(_))) => v.clone(),
-            _ => Value::from(line),
+            None => Value::from(line),
+            Some(other) => {
+                let kind = match other {
+                    Value::Null => "null",
+                    Value::Bool(_) => "a boolean",
+                    Value::Array(_) => "an array",
+                    _ => "an object",
+                };
+                return Err(self.error(
+                    line,
+                    format!("id field {id_field:?} is {kind}: expected a string or a number"),
+                ));
+            }
         };
         let fields = match value {
             Value::Object(map) if self.options.keep_fields => Some(map),
@@ -210,6 +243,7 @@ impl Position {
         Ok(Record {
             line,
             end_offset: self.offset,
+            end_hash: self.hash,
             id,
             text: body,
             fields,
@@ -217,26 +251,89 @@ impl Position {
     }
 }
 
-type Item = std::result::Result<Record, RecordError>;
+pub(super) type Item = std::result::Result<Record, RecordError>;
+
+/// FNV-1a offset basis: the hash of no bytes.
+pub const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Folds `bytes` into an FNV-1a hash.
+pub fn fnv(hash: u64, bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(hash, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// A reader that hashes every byte consumed from it.
+struct Hashed {
+    inner: Box<dyn BufRead + Send>,
+    hash: u64,
+}
+
+impl std::io::Read for Hashed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash = fnv(self.hash, &buf[..n]);
+        Ok(n)
+    }
+}
+
+impl BufRead for Hashed {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        // The bytes consumed are the head of the buffer `fill_buf` just returned.
+        if let Ok(buf) = self.inner.fill_buf() {
+            self.hash = fnv(self.hash, &buf[..amt.min(buf.len())]);
+        }
+        self.inner.consume(amt);
+    }
+}
+
+/// Reads and discards `n` bytes of `reader`; returns the bytes skipped and their FNV-1a hash.
+pub fn skip_hashed(reader: &mut dyn BufRead, n: u64) -> std::io::Result<(u64, u64)> {
+    let (mut skipped, mut hash) = (0u64, FNV_BASIS);
+    while skipped < n {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let take = buf.len().min((n - skipped) as usize);
+        hash = fnv(hash, &buf[..take]);
+        reader.consume(take);
+        skipped += take as u64;
+    }
+    Ok((skipped, hash))
+}
 
 /// JSONL and text: one record per line.
 struct Lines {
-    reader: Box<dyn BufRead + Send>,
+    reader: Hashed,
     buf: Vec<u8>,
 }
 
 impl Lines {
     fn next(&mut self, at: &mut Position) -> Option<Item> {
         let cap = at.options.max_line_bytes;
-        let read = read_capped_line(self.reader.as_mut(), &mut self.buf, cap);
+        let read = read_capped_line(&mut self.reader, &mut self.buf, cap);
+        at.hash = self.reader.hash;
         at.line += 1;
         let line = at.line;
         let (consumed, over) = match read {
             Ok(Some(r)) => r,
             Ok(None) => return None,
             Err(e) => {
-                // An unreadable stream (e.g. corrupt gzip) ends this input with one error.
-                self.reader = Box::new(std::io::empty());
+                // An unreadable stream (e.g. corrupt gzip) ends this input with one error. When
+                // nothing of a new line was read (a bad checksum or trailing garbage after the
+                // last line), it is attributed to the last line read.
+                self.reader.inner = Box::new(std::io::empty());
+                if self.buf.is_empty() && line > 1 {
+                    at.line -= 1;
+                    let last = at.line;
+                    return Some(Err(
+                        at.error(last, format!("read error after this line: {e}"))
+                    ));
+                }
                 return Some(Err(at.error(line, format!("read error: {e}"))));
             }
         };
@@ -255,9 +352,15 @@ impl Lines {
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
-                return Some(Err(
-                    at.error(line, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
-                ))
+                let hint = match guess_legacy(bytes) {
+                    Some(TextEncoding::Cp932) => "; it looks like CP932 (try --encoding cp932)",
+                    Some(_) => "; it looks like EUC-JP (try --encoding euc-jp)",
+                    None => "",
+                };
+                return Some(Err(at.error(
+                    line,
+                    format!("invalid UTF-8 at byte {}{hint}", e.valid_up_to()),
+                )));
             }
         };
         if text.contains('\0') {
@@ -267,79 +370,12 @@ impl Lines {
             Format::Text => at.check_text(line, text).map(|_| Record {
                 line,
                 end_offset: at.offset,
+                end_hash: at.hash,
                 id: Value::from(line),
                 text: text.to_string(),
                 fields: None,
             }),
             _ => at.parse_json(line, text),
-        })
-    }
-}
-
-/// CSV and TSV with a header row.
-struct Delimited {
-    reader: csv::Reader<Box<dyn BufRead + Send>>,
-    text_col: usize,
-    id_col: Option<usize>,
-    headers: Vec<String>,
-}
-
-impl Delimited {
-    fn next(&mut self, at: &mut Position) -> Option<Item> {
-        let mut record = csv::ByteRecord::new();
-        let result = self.reader.read_byte_record(&mut record);
-        let pos_line = record.position().map(|p| p.line()).unwrap_or(at.line + 1);
-        at.offset = self.reader.position().byte();
-        at.line = pos_line;
-        match result {
-            Ok(false) => None,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(pos_line);
-                Some(Err(at.error(line, format!("bad record: {e}"))))
-            }
-            Ok(true) => Some(self.record(at, pos_line, &record)),
-        }
-    }
-
-    fn record(&self, at: &Position, line: u64, record: &csv::ByteRecord) -> Item {
-        if record.as_slice().len() > at.options.max_line_bytes {
-            return Err(at.error(line, "record longer than --max-line-bytes"));
-        }
-        let field = |i: usize| -> std::result::Result<Option<&str>, RecordError> {
-            record
-                .get(i)
-                .map(|b| {
-                    std::str::from_utf8(b).map_err(|e| {
-                        at.error(line, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
-                    })
-                })
-                .transpose()
-        };
-        let text = field(self.text_col)?
-            .ok_or_else(|| at.error(line, format!("missing column {:?}", at.options.text_field)))?
-            .to_string();
-        at.check_text(line, &text)?;
-        let id = match self.id_col.map(field).transpose()?.flatten() {
-            Some(s) if !s.is_empty() => Value::from(s),
-            _ => Value::from(line),
-        };
-        let fields = if at.options.keep_fields {
-            let mut map = serde_json::Map::new();
-            for (i, h) in self.headers.iter().enumerate() {
-                if let Some(v) = field(i)? {
-                    map.insert(h.clone(), Value::from(v));
-                }
-            }
-            Some(map)
-        } else {
-            None
-        };
-        Ok(Record {
-            line,
-            end_offset: at.offset,
-            id,
-            text,
-            fields,
         })
     }
 }
@@ -364,51 +400,48 @@ impl RecordReader {
         first_line: u64,
         offset: u64,
     ) -> Result<Self> {
+        Self::continuing(file, reader, options, first_line, offset, FNV_BASIS)
+    }
+
+    /// Like [`RecordReader::new`], for an input whose first `offset` bytes were already read and
+    /// hashed to `hash` (a resumed scan).
+    pub fn continuing(
+        file: &str,
+        reader: Box<dyn BufRead + Send>,
+        options: ReadOptions,
+        first_line: u64,
+        offset: u64,
+        hash: u64,
+    ) -> Result<Self> {
         let format = options
             .format
             .or_else(|| Format::from_path(Path::new(file)))
             .unwrap_or(Format::Jsonl);
         let inner = match format {
             Format::Jsonl | Format::Text => Inner::Lines(Lines {
-                reader,
+                reader: Hashed {
+                    inner: reader,
+                    hash,
+                },
                 buf: Vec::new(),
             }),
             Format::Csv | Format::Tsv => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .delimiter(if format == Format::Csv { b',' } else { b'\t' })
-                    .flexible(true)
-                    .from_reader(reader);
-                let headers: Vec<String> = reader
-                    .headers()
-                    .map_err(|e| Error::parse(file, format!("header row: {e}")))?
-                    .iter()
-                    .map(|h| h.trim_start_matches('\u{feff}').to_string())
-                    .collect();
-                let text_col = headers
-                    .iter()
-                    .position(|h| *h == options.text_field)
-                    .ok_or_else(|| {
-                        Error::parse(
-                            file,
-                            format!("no column {:?} in header {headers:?}", options.text_field),
-                        )
-                    })?;
-                let id_col = headers.iter().position(|h| *h == options.id_field);
-                Inner::Delimited(Delimited {
-                    reader,
-                    text_col,
-                    id_col,
-                    headers,
-                })
+                Inner::Delimited(Delimited::new(file, reader, format, &options)?)
             }
+        };
+        // A header row is the first line of the input.
+        let (header_lines, header_bytes) = match &inner {
+            Inner::Delimited(d) => (1, d.header_bytes),
+            Inner::Lines(_) => (0, 0),
         };
         Ok(Self {
             at: Position {
                 file: file.to_string(),
                 format,
                 options,
-                line: first_line.saturating_sub(1),
-                offset,
+                line: first_line.saturating_sub(1) + header_lines,
+                offset: offset + header_bytes,
+                hash,
             },
             inner,
         })

@@ -151,6 +151,24 @@ pub struct ModelFiles {
     pub weights: Weights,
     /// The tokenizer.
     pub tokenizer: TokenizerSource,
+    /// What the user should know about how the files were read (a missing `patrol.json`).
+    pub warnings: Vec<String>,
+}
+
+/// What kind of file a non-regular file is, for messages.
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -188,6 +206,62 @@ impl ModelFiles {
         })
     }
 
+    /// Checks the configuration against itself, the weights and the tokenizer, so that a broken
+    /// model fails when it loads, naming the file and field, not at the first batch.
+    pub fn validate(&self, vb: &VarBuilder) -> Result<()> {
+        let c = &self.config.bert;
+        let path = Path::new(&self.origin).join("config.json");
+        let bad = |field: &str, reason: String| Error::parse(&path, format!("{field}: {reason}"));
+        if c.num_attention_heads == 0 {
+            return Err(bad("num_attention_heads", "must be at least 1".into()));
+        }
+        if c.hidden_size == 0 || !c.hidden_size.is_multiple_of(c.num_attention_heads) {
+            return Err(bad(
+                "hidden_size",
+                format!(
+                    "{} is not a positive multiple of num_attention_heads {}",
+                    c.hidden_size, c.num_attention_heads
+                ),
+            ));
+        }
+        if c.num_hidden_layers == 0 {
+            return Err(bad("num_hidden_layers", "must be at least 1".into()));
+        }
+        let encoder = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
+            vb.pp("bert")
+        } else {
+            vb.clone()
+        };
+        let layer = |i: usize| format!("encoder.layer.{i}.attention.self.query.weight");
+        let n = c.num_hidden_layers;
+        if !encoder.contains_tensor(&layer(n - 1)) || encoder.contains_tensor(&layer(n)) {
+            let found = (0..)
+                .take_while(|&i| encoder.contains_tensor(&layer(i)))
+                .count();
+            return Err(bad(
+                "num_hidden_layers",
+                format!("{n}, but the weights hold {found} encoder layers"),
+            ));
+        }
+        let tokens = match &self.tokenizer {
+            TokenizerSource::LinderaWordPiece(vocab) => vocab
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count(),
+            TokenizerSource::Json(_) => 0,
+        };
+        if tokens > c.vocab_size {
+            return Err(bad(
+                "vocab_size",
+                format!(
+                    "{} is smaller than vocab.txt's {tokens} tokens",
+                    c.vocab_size
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Every tensor of the weights, by name.
     #[cfg(feature = "train")]
     pub fn tensors(
@@ -207,12 +281,18 @@ impl ModelFiles {
         }
         let weights = dir.join("model.safetensors");
         if !weights.is_file() {
-            let reason = if dir.join("pytorch_model.bin").exists() {
+            let reason = if let Ok(meta) = std::fs::metadata(&weights) {
+                format!(
+                    "model.safetensors is not a regular file but {}",
+                    file_kind(&meta.file_type())
+                )
+            } else if dir.join("pytorch_model.bin").exists() {
                 "only pytorch_model.bin found: pickle checkpoints are refused for safety; convert it \
                  to model.safetensors first (e.g. with the `safetensors` Python package's \
                  convert script)"
+                    .to_string()
             } else {
-                "model.safetensors is missing"
+                "model.safetensors is missing".to_string()
             };
             return Err(Error::model(dir, reason));
         }
@@ -223,10 +303,22 @@ impl ModelFiles {
             .is_file()
             .then(|| read(&patrol_path))
             .transpose()?;
+        let mut warnings = Vec::new();
+        if patrol_bytes.is_none() {
+            warnings.push(format!(
+                "{} is missing: thresholds 0.5 for every label, the default normaliser, max length 128",
+                patrol_path.display()
+            ));
+        }
         let patrol = read_patrol(patrol_bytes.as_deref(), &patrol_path)?;
+        let json_path = dir.join("tokenizer.json");
+        if json_path.is_file() {
+            serde_json::from_slice::<serde_json::Value>(&read(&json_path)?)
+                .map_err(|e| Error::json(&json_path, e))?;
+        }
         let tok_config = dir.join("tokenizer_config.json");
         let wants_mecab = tok_config.is_file() && declares_mecab_wordpiece(&read(&tok_config)?);
-        let tokenizer = if !wants_mecab && dir.join("tokenizer.json").is_file() {
+        let tokenizer = if !wants_mecab && json_path.is_file() {
             TokenizerSource::Json(read(&dir.join("tokenizer.json"))?)
         } else if dir.join("vocab.txt").is_file() {
             TokenizerSource::LinderaWordPiece(read(&dir.join("vocab.txt"))?)
@@ -242,6 +334,7 @@ impl ModelFiles {
             patrol,
             weights: Weights::File(weights),
             tokenizer,
+            warnings,
         })
     }
 
@@ -267,6 +360,7 @@ impl ModelFiles {
             patrol,
             weights,
             tokenizer,
+            warnings: Vec::new(),
         })
     }
 }

@@ -8,8 +8,8 @@ use hf_hub::{Repo, RepoType};
 
 use crate::error::{Error, Result};
 
-/// Looks a file up in the cache or on the Hub.
-type Getter = Box<dyn Fn(&str) -> Option<PathBuf>>;
+/// Looks a file up in the cache or on the Hub; the error says why it is not there.
+type Getter = Box<dyn Fn(&str) -> std::result::Result<PathBuf, String>>;
 
 /// Files tried, in order; the first two are required.
 const REQUIRED: [&str; 2] = ["config.json", "model.safetensors"];
@@ -69,30 +69,37 @@ pub fn fetch_from(cache_dir: &Path, spec: &str, offline: bool) -> Result<PathBuf
                 cache_dir.display()
             ))
         })?;
-        Box::new(move |f| Some(snapshot.join(f)).filter(|p| p.is_file()))
+        Box::new(move |f| {
+            let path = snapshot.join(f);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(format!("not in the cached snapshot {}", snapshot.display()))
+            }
+        })
     } else {
         let api = hf_hub::api::sync::ApiBuilder::from_cache(hf_hub::Cache::new(cache_dir.into()))
             .with_progress(false)
             .build()
             .map_err(|e| err(e.to_string()))?;
         let api_repo = api.repo(repo.clone());
-        Box::new(move |f| api_repo.get(f).ok())
+        Box::new(move |f| api_repo.get(f).map_err(|e| e.to_string()))
     };
     let mut dir = None;
     for file in REQUIRED {
         match get(file) {
-            Some(path) => dir = path.parent().map(Path::to_path_buf),
-            None if file == "model.safetensors" && get("pytorch_model.bin").is_some() => {
+            Ok(path) => dir = path.parent().map(Path::to_path_buf),
+            Err(_) if file == "model.safetensors" && get("pytorch_model.bin").is_ok() => {
                 return Err(err(
                     "only pytorch_model.bin is published: pickle checkpoints are refused for \
                      safety; convert it to model.safetensors first"
                         .into(),
                 ))
             }
-            None => return Err(err(format!("{file} could not be fetched"))),
+            Err(cause) => return Err(err(format!("{file} could not be fetched: {cause}"))),
         }
     }
-    let fetched: Vec<&str> = OPTIONAL.into_iter().filter(|f| get(f).is_some()).collect();
+    let fetched: Vec<&str> = OPTIONAL.into_iter().filter(|f| get(f).is_ok()).collect();
     if !fetched.contains(&"tokenizer.json") && !fetched.contains(&"vocab.txt") {
         return Err(err(
             "neither tokenizer.json nor vocab.txt could be fetched".into()

@@ -22,21 +22,26 @@ pub enum ModelSource {
 }
 
 impl ModelSource {
-    /// Reads a user's `--model` value: none is the embedded model; an existing path is a
-    /// directory; `org/name[@revision]` is a Hub repository; anything else is an error that
-    /// names it.
+    /// Reads a user's `--model` value: none is the embedded model; `hub:org/name[@revision]` is
+    /// a Hub repository; anything else is a local directory, which must exist. Only the explicit
+    /// prefix ever reaches the network, so a mistyped path is reported as missing.
     pub fn parse(spec: Option<&str>) -> Result<Self> {
         let Some(spec) = spec else {
             return Ok(Self::Embedded);
         };
-        if Path::new(spec).exists() {
+        if let Some(repo) = spec.strip_prefix("hub:") {
+            super::hub::parse_repo(repo)?;
+            return Ok(Self::Hub(repo.to_string()));
+        }
+        if Path::new(spec).is_dir() {
             return Ok(Self::Dir(spec.into()));
         }
-        let looks_local = spec.starts_with('.') || spec.starts_with('/');
-        if !looks_local && super::hub::parse_repo(spec).is_ok() {
-            return Ok(Self::Hub(spec.to_string()));
-        }
-        Err(Error::model(spec, "no such model directory"))
+        let reason = if Path::new(spec).exists() {
+            "not a directory"
+        } else {
+            "no such model directory (a Hugging Face model is written hub:org/name[@revision])"
+        };
+        Err(Error::model(spec, reason))
     }
 
     /// Reads the model's files (fetching them first for a Hub model).
@@ -96,10 +101,15 @@ mod tests {
             ModelSource::Dir("src".into())
         );
         assert_eq!(
-            ModelSource::parse(Some("org/name@v1")).unwrap(),
+            ModelSource::parse(Some("hub:org/name@v1")).unwrap(),
             ModelSource::Hub("org/name@v1".into())
         );
+        // A mistyped local path is missing, never a Hub id.
+        let err = ModelSource::parse(Some("models/patrol-ja-smal")).unwrap_err();
+        assert!(err.to_string().contains("no such model directory"), "{err}");
+        assert!(ModelSource::parse(Some("org/name")).is_err());
         assert!(ModelSource::parse(Some("./missing/dir")).is_err());
-        assert!(ModelSource::parse(Some("not a repo")).is_err());
+        assert!(ModelSource::parse(Some("hub:not a repo")).is_err());
+        assert!(ModelSource::parse(Some("Cargo.toml")).is_err());
     }
 }

@@ -1,17 +1,17 @@
 //! `patrol scan`: records in, one output or one error record per record out, in input order.
 //! A reader thread parses chunks while the main thread scores the previous one.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
+use super::checkpoint::Checkpoint;
 use super::chunk::score_chunk;
 use super::record::write_prediction;
+use super::sink::Sink;
 use crate::engine::Classifier;
 use crate::error::{Error, Result};
-use crate::io::{open_input, write_error, Format, ReadOptions, Record, RecordError, RecordReader};
+use crate::io::{open_input, write_error, ReadOptions, Record, RecordError, RecordReader};
 
 /// Options for a scan.
 #[derive(Debug, Clone)]
@@ -34,55 +34,6 @@ impl Default for ScanOptions {
             checkpoint: None,
             checkpoint_every: 10_000,
         }
-    }
-}
-
-/// Where a scan stands: everything before this input position has been fully written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Checkpoint {
-    /// The scan's inputs, to refuse resuming a different scan.
-    pub inputs: Vec<String>,
-    /// Index of the input being read.
-    pub file_index: usize,
-    /// Byte offset (decompressed) in that input just past the last finished record.
-    pub offset: u64,
-    /// Line number of the last finished record in that input.
-    pub line: u64,
-    /// Records finished so far, over all inputs.
-    pub records: u64,
-    /// Bytes of output written for those records.
-    pub output_bytes: u64,
-    /// Bytes of error records written for those records (when they go to a file).
-    pub errors_bytes: u64,
-}
-
-impl Checkpoint {
-    /// The position at the start of a scan of `inputs`.
-    pub fn start(inputs: &[String]) -> Self {
-        Self {
-            inputs: inputs.to_vec(),
-            file_index: 0,
-            offset: 0,
-            line: 0,
-            records: 0,
-            output_bytes: 0,
-            errors_bytes: 0,
-        }
-    }
-
-    /// Reads a checkpoint file.
-    pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::json(path, e))
-    }
-
-    /// Writes atomically: to a temporary file beside `path`, synced, then renamed over it.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let tmp = path.with_extension("tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        serde_json::to_writer(&mut f, self).map_err(|e| Error::json(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
     }
 }
 
@@ -114,50 +65,6 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
-/// Opens the inputs at a checkpoint's position: earlier inputs are skipped, the current one is
-/// read past `offset` bytes (decompressed data is read and discarded up to there).
-pub fn open_from(
-    inputs: &[String],
-    read: &ReadOptions,
-    at: &Checkpoint,
-) -> Result<Vec<RecordReader>> {
-    if at.inputs != inputs {
-        return Err(Error::Resume(format!(
-            "the checkpoint belongs to a scan of {:?}, not {:?}",
-            at.inputs, inputs
-        )));
-    }
-    let mut readers = Vec::new();
-    for (i, path) in inputs.iter().enumerate().skip(at.file_index) {
-        if path == "-" {
-            return Err(Error::Resume(
-                "--resume needs files: stdin cannot be re-read".into(),
-            ));
-        }
-        let format = read.format.or_else(|| Format::from_path(Path::new(path)));
-        if matches!(format, Some(Format::Csv | Format::Tsv)) {
-            return Err(Error::Resume(format!(
-                "{path}: --resume supports JSONL and text inputs; CSV/TSV cannot restart mid-file"
-            )));
-        }
-        let mut reader = open_input(path)?;
-        let (line, offset) = if i == at.file_index {
-            (at.line + 1, at.offset)
-        } else {
-            (1, 0)
-        };
-        let skipped = std::io::copy(&mut (&mut reader).take(offset), &mut std::io::sink())
-            .map_err(|e| Error::io(path, e))?;
-        if skipped != offset {
-            return Err(Error::Resume(format!(
-                "{path} is shorter than the checkpoint's offset {offset}"
-            )));
-        }
-        readers.push(RecordReader::new(path, reader, read.clone(), line, offset)?);
-    }
-    Ok(readers)
-}
-
 /// What a scan did.
 #[derive(Debug, Clone, Default)]
 pub struct ScanSummary {
@@ -179,20 +86,21 @@ type Item = std::result::Result<Record, RecordError>;
 pub fn open_all(inputs: &[String], read: &ReadOptions) -> Result<Vec<RecordReader>> {
     inputs
         .iter()
-        .map(|path| RecordReader::new(path, open_input(path)?, read.clone(), 1, 0))
+        .map(|path| RecordReader::new(path, open_input(path, read.encoding)?, read.clone(), 1, 0))
         .collect()
 }
 
 /// Scores every record of `readers`, writing predictions to `out` and error records to `errors`.
 /// `on_progress` is called with the number of records finished after each chunk. `from` is
 /// [`Checkpoint::start`] for a new scan, or the checkpoint a resumed scan starts at (with readers
-/// from [`open_from`]); byte counts go on from it.
+/// from [`super::checkpoint::open_from`]); byte counts go on from it. Before each checkpoint both
+/// outputs are synced to disk.
 pub fn scan(
     classifier: &Classifier,
     readers: Vec<RecordReader>,
     options: &ScanOptions,
-    out: &mut dyn Write,
-    errors: &mut dyn Write,
+    out: &mut dyn Sink,
+    errors: &mut dyn Sink,
     from: Checkpoint,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<ScanSummary> {
@@ -230,10 +138,12 @@ pub fn scan(
             let done = chunk.len() as u64;
             if let Some((file, last)) = chunk.last() {
                 position.file_index = *file;
-                (position.offset, position.line) = match last {
-                    Ok(r) => (r.end_offset, r.line),
-                    Err(e) => (e.end_offset, e.line),
+                let hash;
+                (position.offset, position.line, hash) = match last {
+                    Ok(r) => (r.end_offset, r.line, r.end_hash),
+                    Err(e) => (e.end_offset, e.line, e.end_hash),
                 };
+                position.prefix_hash = Some(hash);
             }
             let items = chunk.into_iter().map(|(_, item)| item).collect();
             // An error (a closed pipe included) ends the scan here; dropping `rx` stops the
@@ -268,16 +178,16 @@ pub fn scan(
     Ok(summary)
 }
 
-/// Flushes both outputs, then records the position they cover.
+/// Syncs both outputs to disk, then records the position they cover.
 fn checkpoint(
     path: &Path,
     position: &mut Checkpoint,
-    out: &mut Counting<&mut dyn Write>,
-    errors: &mut Counting<&mut dyn Write>,
+    out: &mut Counting<&mut dyn Sink>,
+    errors: &mut Counting<&mut dyn Sink>,
     done: u64,
 ) -> Result<()> {
-    out.flush().map_err(|e| Error::io("<output>", e))?;
-    errors.flush().map_err(|e| Error::io("<errors>", e))?;
+    out.inner.sync().map_err(|e| Error::io("<output>", e))?;
+    errors.inner.sync().map_err(|e| Error::io("<errors>", e))?;
     position.records += done;
     position.output_bytes = out.count;
     position.errors_bytes = errors.count;

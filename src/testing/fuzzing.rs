@@ -103,6 +103,8 @@ pub fn readers(data: &[u8]) {
         id_field: "id".into(),
         max_line_bytes: if flags & 8 != 0 { 16 } else { 1 << 20 },
         keep_fields: flags & 16 != 0,
+        quote: flags & 32 != 0,
+        encoding: Default::default(),
     };
     let Ok(reader) = RecordReader::new("fuzz", Box::new(Cursor::new(rest.to_vec())), options, 1, 0)
     else {
@@ -123,4 +125,59 @@ pub fn readers(data: &[u8]) {
         assert!(offset >= last_offset && offset as usize <= rest.len());
         last_offset = offset;
     }
+}
+
+/// The CSV and TSV readers over arbitrary bytes, with quoting and tight line limits, so that
+/// quoted fields spanning lines, running past the limit and running to the end are all
+/// exercised: every record or error comes once, offsets only grow, and nothing panics.
+pub fn delimited(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let options = ReadOptions {
+        format: Some(if flags & 1 == 0 {
+            Format::Csv
+        } else {
+            Format::Tsv
+        }),
+        text_field: "text".into(),
+        id_field: "id".into(),
+        max_line_bytes: [8, 32, 256, 1 << 20][((flags >> 1) & 3) as usize],
+        keep_fields: flags & 8 != 0,
+        quote: flags & 16 != 0,
+        encoding: Default::default(),
+    };
+    // A header the readers accept, then the fuzzed body.
+    let header: &[u8] = if flags & 1 == 0 {
+        b"id,text\n"
+    } else {
+        b"id\ttext\n"
+    };
+    let input = [header, rest].concat();
+    let Ok(reader) = RecordReader::new("fuzz", Box::new(Cursor::new(input.clone())), options, 1, 0)
+    else {
+        return;
+    };
+    let mut last_offset = 0;
+    for item in reader.take(100_000) {
+        let (offset, line) = match &item {
+            Ok(r) => (r.end_offset, r.line),
+            Err(e) => (e.end_offset, e.line),
+        };
+        assert!(offset >= last_offset && offset as usize <= input.len());
+        assert!(line >= 2, "records start after the header");
+        last_offset = offset;
+    }
+}
+
+/// A checkpoint file with arbitrary content: it parses or is refused, and a parsed one is
+/// checked against inputs without a panic.
+pub fn checkpoint(data: &[u8]) {
+    let Ok(c) = serde_json::from_slice::<crate::run::checkpoint::Checkpoint>(data) else {
+        return;
+    };
+    // Fixed inputs only: a fuzzed path could name a device or a FIFO and block.
+    let inputs = ["-".to_string(), "/nonexistent/patrol-fuzz".to_string()];
+    let _ = c.check_inputs(&inputs);
+    let _ = crate::run::checkpoint::open_from(&inputs, &ReadOptions::default(), &c);
 }
