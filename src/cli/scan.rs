@@ -123,7 +123,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Exit> {
         .transpose()?;
     let from = match (&args.checkpoint, args.resume) {
         (Some(path), true) => Checkpoint::load(path)?,
-        _ => Checkpoint::start(&files)?,
+        _ => Checkpoint::start(&files, args.checkpoint.is_some())?,
     };
     let readers = if args.resume {
         open_from(&files, &read, &from)?

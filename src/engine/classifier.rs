@@ -214,10 +214,9 @@ impl Classifier {
     /// Builds a classifier from already-read model files.
     pub(crate) fn from_files(files: ModelFiles, options: ClassifierOptions) -> Result<Self> {
         let device = device(options.device)?;
-        if options.max_length.is_some_and(|l| l < MIN_LENGTH) {
+        if let Some(l) = options.max_length.filter(|&l| l < MIN_LENGTH) {
             return Err(Error::Invalid(format!(
-                "max length {} is below {MIN_LENGTH} tokens",
-                options.max_length.unwrap_or_default()
+                "max length {l} is below {MIN_LENGTH} tokens"
             )));
         }
         let vb = files.var_builder(&device)?;

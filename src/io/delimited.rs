@@ -9,7 +9,7 @@ use std::io::BufRead;
 
 use serde_json::Value;
 
-use super::encoding::{guess_legacy, TextEncoding};
+use super::encoding::invalid_utf8;
 use super::read::{read_capped_line, Item, Position};
 use super::{Format, ReadOptions, Record};
 use crate::error::{Error, Result};
@@ -157,9 +157,11 @@ impl Delimited {
                 format!("record longer than --max-line-bytes ({cap} bytes)"),
             )));
         }
-        let mut record = first.bytes.clone();
+        // The physical lines of this record, kept whole until it is complete, so that a failure
+        // can read them again; `len` is the record's length once joined.
+        let mut len = first.bytes.len();
+        let mut open = self.quoting && ends_open(&first.bytes, false);
         let mut taken = vec![first];
-        let mut open = self.quoting && ends_open(&record, false);
         while open {
             // End of input (or a read error, reported by the next call) closes nothing.
             let next = match self.physical(cap) {
@@ -171,7 +173,7 @@ impl Delimited {
                 },
             };
             let ended = next.consumed == 0;
-            if ended || next.over || record.len() + 1 + next.bytes.len() > cap {
+            if ended || next.over || len + 1 + next.bytes.len() > cap {
                 // The quote runs past the limit or the input: one error for the start line,
                 // then the lines after it are read again as records of their own.
                 let first = taken.remove(0);
@@ -193,12 +195,13 @@ impl Delimited {
                 )));
             }
             open = ends_open(&next.bytes, true);
-            record.push(b'\n');
-            record.extend_from_slice(&next.bytes);
+            len += 1 + next.bytes.len();
             taken.push(next);
         }
         at.line += taken.len() as u64 - 1;
         at.offset += taken.iter().map(|p| p.consumed as u64).sum::<u64>();
+        let lines: Vec<Vec<u8>> = taken.into_iter().map(|p| p.bytes).collect();
+        let mut record = lines.join(&b'\n');
         if record.ends_with(b"\r") {
             record.pop();
         }
@@ -211,21 +214,7 @@ impl Delimited {
         let field = |i: usize| -> std::result::Result<Option<&str>, _> {
             fields
                 .get(i)
-                .map(|b| {
-                    std::str::from_utf8(b).map_err(|e| {
-                        let hint = match guess_legacy(b) {
-                            Some(TextEncoding::Cp932) => {
-                                "; it looks like CP932 (try --encoding cp932)"
-                            }
-                            Some(_) => "; it looks like EUC-JP (try --encoding euc-jp)",
-                            None => "",
-                        };
-                        at.error(
-                            line,
-                            format!("invalid UTF-8 at byte {}{hint}", e.valid_up_to()),
-                        )
-                    })
-                })
+                .map(|b| std::str::from_utf8(b).map_err(|e| at.error(line, invalid_utf8(b, e))))
                 .transpose()
         };
         let text = field(self.text_col)?

@@ -51,6 +51,16 @@ pub fn guess_legacy(bytes: &[u8]) -> Option<TextEncoding> {
     }
 }
 
+/// The message for bytes that are not UTF-8, naming the encoding they look like.
+pub(super) fn invalid_utf8(bytes: &[u8], e: std::str::Utf8Error) -> String {
+    let hint = match guess_legacy(bytes) {
+        Some(TextEncoding::Cp932) => "; it looks like CP932 (try --encoding cp932)",
+        Some(_) => "; it looks like EUC-JP (try --encoding euc-jp)",
+        None => "",
+    };
+    format!("invalid UTF-8 at byte {}{hint}", e.valid_up_to())
+}
+
 fn sniff(reader: &mut dyn BufRead) -> std::io::Result<&'static Encoding> {
     let head = reader.fill_buf()?;
     if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::delimited::Delimited;
-use super::encoding::{decode, guess_legacy, TextEncoding};
+use super::encoding::{decode, invalid_utf8, TextEncoding};
 use crate::error::{Error, Result};
 
 /// Input formats.
@@ -351,17 +351,7 @@ impl Lines {
         let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
-            Err(e) => {
-                let hint = match guess_legacy(bytes) {
-                    Some(TextEncoding::Cp932) => "; it looks like CP932 (try --encoding cp932)",
-                    Some(_) => "; it looks like EUC-JP (try --encoding euc-jp)",
-                    None => "",
-                };
-                return Some(Err(at.error(
-                    line,
-                    format!("invalid UTF-8 at byte {}{hint}", e.valid_up_to()),
-                )));
-            }
+            Err(e) => return Some(Err(at.error(line, invalid_utf8(bytes, e)))),
         };
         if text.contains('\0') {
             return Some(Err(at.error(line, "NUL byte in line")));

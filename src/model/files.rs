@@ -311,15 +311,17 @@ impl ModelFiles {
             ));
         }
         let patrol = read_patrol(patrol_bytes.as_deref(), &patrol_path)?;
+        // A tokenizer.json must be valid JSON even when vocab.txt is the one used.
         let json_path = dir.join("tokenizer.json");
-        if json_path.is_file() {
-            serde_json::from_slice::<serde_json::Value>(&read(&json_path)?)
+        let json = json_path.is_file().then(|| read(&json_path)).transpose()?;
+        if let Some(bytes) = &json {
+            serde_json::from_slice::<serde_json::Value>(bytes)
                 .map_err(|e| Error::json(&json_path, e))?;
         }
         let tok_config = dir.join("tokenizer_config.json");
         let wants_mecab = tok_config.is_file() && declares_mecab_wordpiece(&read(&tok_config)?);
-        let tokenizer = if !wants_mecab && json_path.is_file() {
-            TokenizerSource::Json(read(&dir.join("tokenizer.json"))?)
+        let tokenizer = if let (false, Some(bytes)) = (wants_mecab, json) {
+            TokenizerSource::Json(bytes)
         } else if dir.join("vocab.txt").is_file() {
             TokenizerSource::LinderaWordPiece(read(&dir.join("vocab.txt"))?)
         } else {
