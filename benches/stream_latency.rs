@@ -54,7 +54,7 @@ fn main() {
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
                     std::thread::sleep(wait);
                 }
-                tx.send(Ok((Instant::now(), texts[i % texts.len()].clone())))
+                tx.send(Ok((Instant::now(), texts[i % texts.len()].clone().into())))
                     .unwrap();
             }
         });

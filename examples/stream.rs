@@ -28,7 +28,7 @@ fn main() -> patrol::Result<()> {
             "課題が殺しに来てる",
         ];
         for (i, text) in posts.iter().cycle().take(40).enumerate() {
-            sender.send(Ok((i, text.to_string()))).expect("stream open");
+            sender.send(Ok((i, (*text).into()))).expect("stream open");
             std::thread::sleep(Duration::from_millis(2));
         }
     });

@@ -37,6 +37,8 @@ pub mod dataset;
 pub mod eval;
 pub mod io;
 pub mod run;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod testing;
@@ -44,7 +46,7 @@ pub mod testing;
 pub mod train;
 
 pub use engine::{
-    Classifier, ClassifierOptions, DeviceChoice, Evidence, EvidenceWord, Prediction, Scores,
+    Ask, Classifier, ClassifierOptions, DeviceChoice, Evidence, EvidenceWord, Prediction, Scores,
 };
 pub use error::{Error, Result};
 pub use model::{ModelSource, Precision, DEFAULT_LABELS};

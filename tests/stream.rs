@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
-use patrol::run::stream::{classify_iter, Stream, StreamOptions};
+use patrol::run::stream::{classify_iter, Post, Stream, StreamOptions};
 use patrol::Classifier;
 use serde_json::Value;
 
@@ -40,15 +40,16 @@ fn the_stream_api_keeps_order_and_matches_batch_scores() {
         capacity: 4,
         // More scorers than cores, so batches finish out of order and must be put back.
         in_flight: 3,
+        observer: None,
     };
-    let inputs: Vec<Result<(usize, String), String>> = texts
+    let inputs: Vec<Result<(usize, Post), String>> = texts
         .iter()
         .enumerate()
         .map(|(i, t)| {
             if i % 50 == 49 {
                 Err(format!("bad {i}"))
             } else {
-                Ok((i, t.clone()))
+                Ok((i, Post::new(t.clone())))
             }
         })
         .collect();
@@ -73,6 +74,7 @@ fn the_stream_api_keeps_order_and_matches_batch_scores() {
             max_wait: Duration::from_millis(1),
             capacity: 2,
             in_flight: 2,
+            observer: None,
         },
     );
     let tx = s.sender();

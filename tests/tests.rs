@@ -8,5 +8,6 @@ mod e5_import;
 mod engine;
 mod fuzz_corpus;
 mod hostile;
+mod serve;
 mod stream;
 mod train;

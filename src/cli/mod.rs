@@ -7,6 +7,7 @@ mod gen;
 mod import;
 mod progress;
 mod scan;
+mod serve;
 mod stream;
 mod train;
 
@@ -66,6 +67,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Score JSONL records as they arrive (stdin or a growing file), in micro-batches.
     Stream(stream::StreamArgs),
+    /// Serve the classifier over HTTP (POST /v1/classify, /health, /info, /metrics).
+    Serve(serve::ServeArgs),
     /// Evaluate a model (or the keyword baseline) on labelled examples.
     Eval(eval::EvalArgs),
     /// Train a model from a TOML configuration.
@@ -144,6 +147,17 @@ impl ModelArgs {
         opts
     }
 
+    /// Loads the model with these arguments' options for a long-running command, warning when
+    /// it is an untrained placeholder.
+    pub fn load_shared(&self) -> anyhow::Result<std::sync::Arc<Classifier>> {
+        use anyhow::Context as _;
+        let classifier = self.load(self.options()).context("loading the model")?;
+        if classifier.is_untrained() {
+            note!("patrol: warning: the model is an UNTRAINED placeholder");
+        }
+        Ok(std::sync::Arc::new(classifier))
+    }
+
     /// Loads the model: a directory, a Hub repo id, or the embedded default.
     pub fn load(&self, options: ClassifierOptions) -> patrol::Result<Classifier> {
         let classifier =
@@ -203,6 +217,7 @@ pub fn run() -> anyhow::Result<Exit> {
     match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Stream(args) => stream::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Train(args) => train::run(args),
         Command::Dataset(cmd) => dataset::run(cmd),

@@ -8,11 +8,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use patrol::io::{
     decode, write_error, FollowEvent, FollowReader, Format, RecordError, RecordReader,
 };
-use patrol::run::stream::{Shutdown, Stream, StreamOptions};
+use patrol::run::stream::{Post, Shutdown, Stream, StreamOptions};
 use patrol::run::write_prediction;
 
 use super::{Exit, ModelArgs, ReadArgs};
@@ -47,14 +46,7 @@ type Tag = (
 );
 
 pub fn run(args: StreamArgs) -> anyhow::Result<Exit> {
-    let classifier = Arc::new(
-        args.model
-            .load(args.model.options())
-            .context("loading the model")?,
-    );
-    if classifier.is_untrained() {
-        note!("patrol: warning: the model is an UNTRAINED placeholder");
-    }
+    let classifier = args.model.load_shared()?;
     let shutdown = Arc::new(Shutdown::default());
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, shutdown.stop.clone())?;
@@ -99,7 +91,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<Exit> {
     std::thread::spawn(move || {
         for item in reader {
             reader_shutdown.accepted.fetch_add(1, Ordering::SeqCst);
-            let input = item.map(|r| ((r.id, r.fields), r.text));
+            let input = item.map(|r| ((r.id, r.fields), Post::new(r.text)));
             if tx.send(input).is_err() || reader_shutdown.stop.load(Ordering::SeqCst) {
                 break;
             }

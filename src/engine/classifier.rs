@@ -6,6 +6,7 @@ use std::path::Path;
 use candle_core::Device;
 use serde::Serialize;
 
+use super::ask::Ask;
 use super::batch::{score_all, BatchPolicy};
 use super::evidence::Evidence;
 use crate::error::{Error, Result};
@@ -133,6 +134,9 @@ pub struct Prediction {
     pub labels: Vec<String>,
     /// Word evidence per flagged label, when asked for.
     pub evidence: Vec<Evidence>,
+    /// Tokens the model read, special tokens included (after truncation to the maximum length).
+    #[serde(skip)]
+    pub tokens: usize,
 }
 
 impl Prediction {
@@ -151,7 +155,7 @@ pub struct Classifier {
     warnings: Vec<String>,
     untrained: bool,
     labels: Vec<String>,
-    thresholds: Vec<f32>,
+    defaults: Ask,
     prep: Preparer,
     model: BertClassifier,
     options: ClassifierOptions,
@@ -244,7 +248,7 @@ impl Classifier {
                 )));
             }
         }
-        let thresholds = labels
+        let thresholds: Vec<f32> = labels
             .iter()
             .map(|l| {
                 options
@@ -268,7 +272,7 @@ impl Classifier {
             warnings: files.warnings,
             untrained: files.patrol.untrained,
             labels,
-            thresholds,
+            defaults: Ask::new(options.evidence, thresholds.into()),
             prep,
             model,
             options,
@@ -298,7 +302,24 @@ impl Classifier {
 
     /// The thresholds in use, in label order.
     pub fn thresholds(&self) -> &[f32] {
-        &self.thresholds
+        self.defaults.thresholds()
+    }
+
+    /// How posts are classified when nothing else is asked: the options' evidence setting and
+    /// thresholds.
+    pub fn default_ask(&self) -> &Ask {
+        &self.defaults
+    }
+
+    /// The most tokens of one post the model reads, special tokens included; longer posts are
+    /// truncated.
+    pub fn max_length(&self) -> usize {
+        self.prep.tokenizer().max_length()
+    }
+
+    /// The options the classifier was loaded with.
+    pub fn options(&self) -> &ClassifierOptions {
+        &self.options
     }
 
     /// The precision inference runs at: `F32` where `Fast` was asked for but is not supported.
@@ -329,13 +350,46 @@ impl Classifier {
 
     /// Scores posts. Results come back in input order.
     pub fn classify<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<Prediction>> {
+        self.classify_each(texts, |_| &self.defaults)
+    }
+
+    /// Scores posts, each with its own [`Ask`] (evidence and thresholds); `asks[i]` goes with
+    /// `texts[i]`.
+    pub fn classify_with<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        asks: &[Ask],
+    ) -> Result<Vec<Prediction>> {
+        if asks.len() != texts.len() {
+            return Err(Error::Invalid(format!(
+                "{} asks for {} texts",
+                asks.len(),
+                texts.len()
+            )));
+        }
+        self.classify_each(texts, |i| &asks[i])
+    }
+
+    fn classify_each<'a, S: AsRef<str> + Sync>(
+        &'a self,
+        texts: &[S],
+        ask: impl Fn(usize) -> &'a Ask + Sync,
+    ) -> Result<Vec<Prediction>> {
         self.run(|| {
-            let prepared = self.prep.prepare_all(texts, self.options.evidence)?;
+            let any_evidence = (0..texts.len()).any(|i| ask(i).evidence);
+            let prepared = self.prep.prepare_all(texts, any_evidence)?;
             let scores = self.score_ids(&prepared)?;
-            let mut preds: Vec<Prediction> =
-                scores.into_iter().map(|row| self.prediction(row)).collect();
-            if self.options.evidence {
-                self.add_evidence(texts, &prepared, &mut preds)?;
+            let mut preds: Vec<Prediction> = scores
+                .into_iter()
+                .zip(&prepared)
+                .enumerate()
+                .map(|(i, (row, post))| self.prediction(row, ask(i).thresholds(), post))
+                .collect();
+            if any_evidence {
+                let flagged = (0..preds.len())
+                    .filter(|&i| ask(i).evidence && !preds[i].labels.is_empty())
+                    .collect();
+                self.add_evidence(texts, &prepared, &mut preds, flagged)?;
             }
             Ok(preds)
         })
@@ -357,12 +411,12 @@ impl Classifier {
         })
     }
 
-    fn prediction(&self, row: Vec<f32>) -> Prediction {
+    fn prediction(&self, row: Vec<f32>, thresholds: &[f32], post: &Prepared) -> Prediction {
         let labels = self
             .labels
             .iter()
             .zip(&row)
-            .zip(&self.thresholds)
+            .zip(thresholds)
             .filter(|((_, s), t)| **s >= **t)
             .map(|((l, _), _)| l.clone())
             .collect();
@@ -370,6 +424,7 @@ impl Classifier {
             scores: self.labels.iter().cloned().zip(row).collect(),
             labels,
             evidence: Vec::new(),
+            tokens: post.ids().len(),
         }
     }
 

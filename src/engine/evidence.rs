@@ -66,17 +66,15 @@ fn variants(post: &Prepared) -> Vec<Variant> {
 }
 
 impl Classifier {
-    /// Adds evidence to every flagged prediction; `prepared[i]` is `texts[i]` prepared with
-    /// its words.
+    /// Adds evidence to the predictions at `flagged`, for each label they carry; `prepared[i]`
+    /// is `texts[i]` prepared with its words.
     pub(crate) fn add_evidence<S: AsRef<str> + Sync>(
         &self,
         texts: &[S],
         prepared: &[Prepared],
         preds: &mut [Prediction],
+        flagged: Vec<usize>,
     ) -> Result<()> {
-        let flagged: Vec<usize> = (0..preds.len())
-            .filter(|&i| !preds[i].labels.is_empty())
-            .collect();
         let per_post: Vec<Vec<Variant>> = flagged
             .par_iter()
             .map(|&i| variants(&prepared[i]))

@@ -5,18 +5,14 @@
 use crate::engine::{Classifier, Prediction};
 use crate::error::Result;
 
-/// Scores the `Ok` items of `items` in one call (their text given by `text`) and returns every
-/// item in order, each good one with its prediction.
+/// Scores the `Ok` items of `items` in one call of `classify` (which must return one prediction
+/// per good item, in order) and returns every item in order, each good one with its prediction.
 pub fn score_chunk<R, E>(
-    classifier: &Classifier,
     items: Vec<std::result::Result<R, E>>,
-    text: impl Fn(&R) -> &str,
+    classify: impl FnOnce(&[&R]) -> Result<Vec<Prediction>>,
 ) -> Result<Vec<std::result::Result<(R, Prediction), E>>> {
-    let texts: Vec<&str> = items
-        .iter()
-        .filter_map(|item| item.as_ref().ok().map(&text))
-        .collect();
-    let preds = classifier.classify(&texts)?;
+    let good: Vec<&R> = items.iter().filter_map(|item| item.as_ref().ok()).collect();
+    let preds = classify(&good)?;
     let mut preds = preds.into_iter();
     Ok(items
         .into_iter()
@@ -29,4 +25,16 @@ pub fn score_chunk<R, E>(
             })
         })
         .collect())
+}
+
+/// Scores a chunk of records by their text with the classifier's defaults.
+pub fn score_texts<R, E>(
+    classifier: &Classifier,
+    items: Vec<std::result::Result<R, E>>,
+    text: impl Fn(&R) -> &str,
+) -> Result<Vec<std::result::Result<(R, Prediction), E>>> {
+    score_chunk(items, |good| {
+        let texts: Vec<&str> = good.iter().map(|r| text(r)).collect();
+        classifier.classify(&texts)
+    })
 }

@@ -5,10 +5,11 @@
 pub mod checkpoint;
 mod chunk;
 pub mod guard;
+mod post;
 mod record;
 pub mod scan;
 mod sink;
 pub mod stream;
 
-pub use record::write_prediction;
+pub use record::{prediction_fields, write_prediction};
 pub use sink::Sink;

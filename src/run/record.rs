@@ -16,6 +16,19 @@ pub fn write_prediction(
 ) -> std::io::Result<()> {
     let mut obj = serde_json::Map::new();
     obj.insert("id".into(), id.clone());
+    obj.append(&mut prediction_fields(pred));
+    if let Some(fields) = fields {
+        for (k, v) in fields {
+            obj.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    serde_json::to_writer(&mut *out, &Value::Object(obj))?;
+    out.write_all(b"\n")
+}
+
+/// A prediction as JSON fields: `scores` (rounded to six decimals), `labels` and `evidence`.
+pub fn prediction_fields(pred: &Prediction) -> serde_json::Map<String, Value> {
+    let mut obj = serde_json::Map::new();
     let scores: serde_json::Map<String, Value> = pred
         .scores
         .iter()
@@ -27,11 +40,5 @@ pub fn write_prediction(
         "evidence".into(),
         serde_json::to_value(&pred.evidence).unwrap_or_default(),
     );
-    if let Some(fields) = fields {
-        for (k, v) in fields {
-            obj.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-    }
-    serde_json::to_writer(&mut *out, &Value::Object(obj))?;
-    out.write_all(b"\n")
+    obj
 }

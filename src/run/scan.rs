@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::checkpoint::Checkpoint;
-use super::chunk::score_chunk;
+use super::chunk::score_texts;
 use super::record::write_prediction;
 use super::sink::Sink;
 use crate::engine::Classifier;
@@ -204,7 +204,7 @@ fn write_chunk(
     summary: &mut ScanSummary,
 ) -> Result<()> {
     let io_err = |e| Error::io("<output>", e);
-    for item in score_chunk(classifier, chunk, |r: &Record| r.text.as_str())? {
+    for item in score_texts(classifier, chunk, |r: &Record| r.text.as_str())? {
         summary.read += 1;
         match item {
             Ok((record, pred)) => {

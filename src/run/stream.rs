@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 
 use super::chunk::score_chunk;
-use crate::engine::{Classifier, Prediction};
+pub use super::post::{BatchReport, Post, StreamObserver};
+use crate::engine::{Ask, Classifier, Prediction};
 use crate::error::Result;
 
 /// Micro-batching bounds.
@@ -28,6 +29,8 @@ pub struct StreamOptions {
     pub capacity: usize,
     /// Batches scored at the same time; outputs still leave in input order.
     pub in_flight: usize,
+    /// Told about every scored batch.
+    pub observer: Option<Arc<dyn StreamObserver>>,
 }
 
 impl Default for StreamOptions {
@@ -37,13 +40,14 @@ impl Default for StreamOptions {
             max_wait: Duration::from_millis(20),
             capacity: 1024,
             in_flight: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            observer: None,
         }
     }
 }
 
-/// What goes in: a tag that comes back untouched with the text to score, or an error to pass
-/// through in order (e.g. a malformed record).
-pub type Input<T, E> = std::result::Result<(T, String), E>;
+/// What goes in: a tag that comes back untouched with the post to score, or an error to pass
+/// through in order (e.g. a malformed record). A cancelled post comes back not at all.
+pub type Input<T, E> = std::result::Result<(T, Post), E>;
 
 /// What comes out: the tag and the prediction, or the passed-through error.
 pub type Output<T, E> = std::result::Result<(T, Prediction), E>;
@@ -163,11 +167,13 @@ fn batcher<T: Send, E: Send>(
         let scorers: Vec<_> = (0..workers)
             .map(|_| {
                 let (jobs, done, failed) = (job_rx.clone(), done_tx.clone(), &failed);
+                let observer = options.observer.as_deref();
                 scope.spawn(move || -> Result<()> {
                     for (seq, batch) in jobs {
-                        let scored = score_batch(classifier, batch).inspect_err(|_| {
-                            failed.store(true, Ordering::SeqCst);
-                        })?;
+                        let scored =
+                            score_batch(classifier, batch, observer).inspect_err(|_| {
+                                failed.store(true, Ordering::SeqCst);
+                            })?;
                         if done.send((seq, scored)).is_err() {
                             break; // the consumer went away
                         }
@@ -190,16 +196,54 @@ fn batcher<T: Send, E: Send>(
     })
 }
 
-/// Scores one batch; errors passed through keep their place.
+/// Scores one batch, each post with its ask; errors passed through keep their place, and
+/// cancelled posts are dropped.
 fn score_batch<T, E>(
     classifier: &Classifier,
     batch: Vec<Input<T, E>>,
+    observer: Option<&dyn StreamObserver>,
 ) -> Result<Vec<Output<T, E>>> {
-    let scored = score_chunk(classifier, batch, |(_, text): &(T, String)| text.as_str())?;
-    Ok(scored
+    let start = Instant::now();
+    let before = batch.len();
+    let batch: Vec<Input<T, E>> = batch
+        .into_iter()
+        .filter(|item| !matches!(item, Ok((_, post)) if post.is_cancelled()))
+        .collect();
+    let mut report = BatchReport {
+        cancelled: before - batch.len(),
+        ..Default::default()
+    };
+    let scored = score_chunk(batch, |posts: &[&(T, Post)]| {
+        report.waits = posts.iter().map(|(_, p)| start - p.since).collect();
+        let texts: Vec<&str> = posts.iter().map(|(_, p)| p.text.as_str()).collect();
+        if posts.iter().all(|(_, p)| p.ask.is_none()) {
+            return classifier.classify(&texts);
+        }
+        let asks: Vec<Ask> = posts
+            .iter()
+            .map(|(_, p)| {
+                p.ask
+                    .clone()
+                    .unwrap_or_else(|| classifier.default_ask().clone())
+            })
+            .collect();
+        classifier.classify_with(&texts, &asks)
+    })?;
+    let outputs: Vec<Output<T, E>> = scored
         .into_iter()
         .map(|item| item.map(|((tag, _), pred)| (tag, pred)))
-        .collect())
+        .collect();
+    if let Some(observer) = observer {
+        report.posts = report.waits.len();
+        report.tokens = outputs
+            .iter()
+            .filter_map(|o| o.as_ref().ok())
+            .map(|(_, p)| p.tokens)
+            .sum();
+        report.scoring = start.elapsed();
+        observer.batch(&report);
+    }
+    Ok(outputs)
 }
 
 /// Sends scored batches on in the order they were formed.

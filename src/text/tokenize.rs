@@ -117,6 +117,11 @@ impl Tokenizer {
         })
     }
 
+    /// The most tokens one post becomes, special tokens included.
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
     /// True when token ids come from Lindera words (so every post is segmented anyway).
     pub fn needs_words(&self) -> bool {
         matches!(self.kind, Kind::WordPiece { .. })
