@@ -94,6 +94,15 @@ pub enum Error {
     /// An option or argument is invalid.
     #[error("invalid option: {0}")]
     Invalid(String),
+    /// A NATS server or JetStream call failed.
+    #[error("NATS: {context}")]
+    Nats {
+        /// What was being done.
+        context: String,
+        /// The client's error.
+        #[source]
+        source: BoxError,
+    },
 }
 
 /// The library's result type.
@@ -131,6 +140,14 @@ impl Error {
         Error::Zip {
             path: path.into(),
             source,
+        }
+    }
+
+    /// A NATS error while doing `context`.
+    pub fn nats(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Nats {
+            context: context.into(),
+            source: source.into(),
         }
     }
 

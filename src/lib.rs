@@ -32,6 +32,9 @@ mod lexicon;
 mod model;
 mod text;
 
+#[cfg(feature = "consume")]
+pub mod consume;
+
 #[cfg(feature = "train")]
 pub mod dataset;
 pub mod eval;

@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod consume;
 mod dataset;
 mod e5_import;
 mod engine;

@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch: raw arguments become validated options once, then library
 //! calls; each command returns how it ended.
 
+mod consume;
 mod dataset;
 mod eval;
 mod gen;
@@ -69,6 +70,8 @@ enum Command {
     Stream(stream::StreamArgs),
     /// Serve the classifier over HTTP (POST /v1/classify, /health, /info, /metrics).
     Serve(serve::ServeArgs),
+    /// Score posts from a NATS JetStream durable consumer; run several workers to share the load.
+    Consume(consume::ConsumeArgs),
     /// Evaluate a model (or the keyword baseline) on labelled examples.
     Eval(eval::EvalArgs),
     /// Train a model from a TOML configuration.
@@ -147,11 +150,14 @@ impl ModelArgs {
         opts
     }
 
-    /// Loads the model with these arguments' options for a long-running command, warning when
+    /// Loads the model with `options` for a long-running command, warning when
     /// it is an untrained placeholder.
-    pub fn load_shared(&self) -> anyhow::Result<std::sync::Arc<Classifier>> {
+    pub fn load_shared(
+        &self,
+        options: ClassifierOptions,
+    ) -> anyhow::Result<std::sync::Arc<Classifier>> {
         use anyhow::Context as _;
-        let classifier = self.load(self.options()).context("loading the model")?;
+        let classifier = self.load(options).context("loading the model")?;
         if classifier.is_untrained() {
             note!("patrol: warning: the model is an UNTRAINED placeholder");
         }
@@ -218,6 +224,7 @@ pub fn run() -> anyhow::Result<Exit> {
         Command::Scan(args) => scan::run(args),
         Command::Stream(args) => stream::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Consume(args) => consume::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Train(args) => train::run(args),
         Command::Dataset(cmd) => dataset::run(cmd),

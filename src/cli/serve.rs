@@ -54,7 +54,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Exit> {
     if !addr.ip().is_loopback() && args.api_key.is_none() {
         note!("patrol: warning: serving on {addr} without an API key");
     }
-    let classifier = args.model.load_shared()?;
+    let classifier = args.model.load_shared(args.model.options())?;
     let mut options = ServeOptions {
         api_key: args.api_key,
         max_batch: args.max_batch,

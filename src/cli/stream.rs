@@ -46,7 +46,7 @@ type Tag = (
 );
 
 pub fn run(args: StreamArgs) -> anyhow::Result<Exit> {
-    let classifier = args.model.load_shared()?;
+    let classifier = args.model.load_shared(args.model.options())?;
     let shutdown = Arc::new(Shutdown::default());
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, shutdown.stop.clone())?;

@@ -10,6 +10,7 @@ mod write;
 pub use encoding::{decode, TextEncoding};
 pub use follow::{FollowEvent, FollowReader};
 pub use read::{
-    fnv, open_input, skip_hashed, Format, ReadOptions, Record, RecordError, RecordReader, FNV_BASIS,
+    fnv, open_input, parse_json_record, skip_hashed, Format, ReadOptions, Record, RecordError,
+    RecordReader, FNV_BASIS,
 };
 pub use write::write_error;

@@ -172,6 +172,29 @@ fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
     path.split('.').try_fold(value, |v, key| v.get(key))
 }
 
+/// Reads one JSON record from `bytes` (a message body, say) with the checks a JSONL line gets:
+/// UTF-8, an object, a string text field that is not empty, a string or number id (absent:
+/// `default_id`). Errors name `source` and `line`.
+pub fn parse_json_record(
+    source: &str,
+    line: u64,
+    bytes: &[u8],
+    options: &ReadOptions,
+    default_id: Value,
+) -> Item {
+    let position = Position {
+        file: source.to_string(),
+        format: Format::Jsonl,
+        options: options.clone(),
+        line,
+        offset: 0,
+        hash: FNV_BASIS,
+    };
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| position.error(line, super::encoding::invalid_utf8(bytes, e)))?;
+    position.parse_json_with(line, text, default_id)
+}
+
 /// Where a reader stands, and what it needs to make records and errors.
 pub(super) struct Position {
     pub(super) file: String,
@@ -204,6 +227,10 @@ impl Position {
     }
 
     fn parse_json(&self, line: u64, text: &str) -> Item {
+        self.parse_json_with(line, text, Value::from(line))
+    }
+
+    fn parse_json_with(&self, line: u64, text: &str, default_id: Value) -> Item {
         if text.trim().is_empty() {
             return Err(self.error(line, "empty line"));
         }
@@ -222,7 +249,7 @@ impl Position {
         let id_field = &self.options.id_field;
         let id = match lookup(&value, id_field) {
             Some(v @ (Value::String(_) | Value::Number(_))) => v.clone(),
-            None => Value::from(line),
+            None => default_id,
             Some(other) => {
                 let kind = match other {
                     Value::Null => "null",
