@@ -44,6 +44,14 @@ run() {  # run WORKERS: messages/s with WORKERS workers
   echo "$rate"
 }
 
+# The ceiling on this machine: scan itself with 1 thread and with 2, on the same posts.
+scan_rate() {
+  "$bin" scan --threads "$1" "$tmp/posts.jsonl" --output /dev/null 2>&1 \
+    | sed -n 's/.*(\([0-9.]*\) posts\/s).*/\1/p'
+}
+scan1=$(scan_rate 1)
+scan2=$(scan_rate 2)
+
 one=$(run 1)
 two=$(run 2)
 r1=$(echo "$one" | awk '{print $3}')
@@ -51,6 +59,7 @@ r2=$(echo "$two" | awk '{print $3}')
 echo "consume, 1 worker  (--threads 1): $one"
 echo "consume, 2 workers (--threads 1 each): $two"
 awk -v a="$r1" -v b="$r2" 'BEGIN {printf "ratio 2 workers / 1 worker: %.2f (per-worker efficiency %.2f)\n", b / a, b / a / 2}'
+awk -v a="$scan1" -v b="$scan2" 'BEGIN {printf "for reference, scan --threads 2 / --threads 1 on the same posts: %.2f (%s vs %s posts/s)\n", b / a, b, a}'
 
 if [ "${SPARK:-1}" != 0 ] && [ -x examples/spark/run.sh ]; then
   s1=$(EXECUTORS=1 examples/spark/run.sh | grep '^spark:')

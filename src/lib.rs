@@ -39,6 +39,8 @@ pub mod consume;
 pub mod dataset;
 pub mod eval;
 pub mod io;
+pub mod jobad;
+pub mod report;
 pub mod run;
 #[cfg(feature = "serve")]
 pub mod serve;

@@ -9,6 +9,7 @@ mod e5_import;
 mod engine;
 mod fuzz_corpus;
 mod hostile;
+mod report;
 mod serve;
 mod stream;
 mod train;

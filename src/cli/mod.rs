@@ -6,7 +6,9 @@ mod dataset;
 mod eval;
 mod gen;
 mod import;
+mod jobads;
 mod progress;
+mod report;
 mod scan;
 mod serve;
 mod stream;
@@ -74,6 +76,10 @@ enum Command {
     Consume(consume::ConsumeArgs),
     /// Evaluate a model (or the keyword baseline) on labelled examples.
     Eval(eval::EvalArgs),
+    /// Write an IHC-ready CSV and a review page (HTML) from scan output.
+    Report(report::ReportArgs),
+    /// Measure the job-ad completeness check on annotated posts.
+    EvalJobAds(jobads::EvalJobAdsArgs),
     /// Train a model from a TOML configuration.
     Train(train::TrainArgs),
     /// Build or check the labelled dataset.
@@ -117,6 +123,10 @@ pub struct ModelArgs {
     /// reference path that training uses.
     #[arg(long, value_enum, default_value_t = Precision::Fast)]
     pub precision: Precision,
+    /// Add the job-ad completeness check (IHC's six items) to every post that reads as a job ad:
+    /// `"job_ad": {"missing", "present", "anonymous_contact"}`.
+    #[arg(long)]
+    pub job_ad: bool,
 }
 
 fn parse_threshold(s: &str) -> Result<(String, f32), String> {
@@ -137,7 +147,8 @@ impl ModelArgs {
     pub fn options(&self) -> ClassifierOptions {
         let mut opts = ClassifierOptions::default()
             .with_max_batch_tokens(self.max_batch_tokens)
-            .with_precision(self.precision);
+            .with_precision(self.precision)
+            .with_job_ad(self.job_ad);
         if let Some(t) = self.threads {
             opts = opts.with_threads(t);
         }
@@ -226,6 +237,8 @@ pub fn run() -> anyhow::Result<Exit> {
         Command::Serve(args) => serve::run(args),
         Command::Consume(args) => consume::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::EvalJobAds(args) => jobads::run(args),
+        Command::Report(args) => report::run(args),
         Command::Train(args) => train::run(args),
         Command::Dataset(cmd) => dataset::run(cmd),
         Command::ImportE5(args) => import::run(args),

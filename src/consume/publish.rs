@@ -98,15 +98,11 @@ pub(super) async fn results(
                 .map_err(|e| Error::nats("waiting for a result's ack", e))?;
         }
         flush(&client, "flushing results").await?;
-        // Every result of this round is with the server: now the inputs may go.
-        for delivery in delivered {
-            delivery
-                .message
-                .ack()
-                .await
-                .map_err(|e| Error::nats("acking a message", e))?;
-        }
-        flush(&client, "flushing acks").await?;
+        // Every result of this round is with the server: now the inputs may go. Each ack waits
+        // for the server to confirm it, so an exit after this loses nothing.
+        futures_util::future::try_join_all(delivered.iter().map(|d| d.message.double_ack()))
+            .await
+            .map_err(|e| Error::nats("acking messages", e))?;
     }
     Ok(summary)
 }

@@ -10,6 +10,7 @@ use super::ask::Ask;
 use super::batch::{score_all, BatchPolicy};
 use super::evidence::Evidence;
 use crate::error::{Error, Result};
+use crate::jobad::JobAd;
 use crate::model::{BertClassifier, ModelFiles, ModelSource, Precision};
 use crate::text::{unk_counts, Prepared, Preparer};
 
@@ -51,6 +52,8 @@ pub struct ClassifierOptions {
     pub parallel_batches: bool,
     /// Fused fast kernels (default) or the f32 reference path.
     pub precision: Precision,
+    /// Run the job-ad completeness check ([`crate::jobad`]) on every post.
+    pub job_ad: bool,
 }
 
 impl Default for ClassifierOptions {
@@ -68,6 +71,7 @@ impl Default for ClassifierOptions {
             parallel_batches: true,
             // Within the accuracy guard (tests/engine.rs) and faster (BENCHMARKS.md).
             precision: Precision::Fast,
+            job_ad: false,
         }
     }
 }
@@ -118,6 +122,11 @@ impl ClassifierOptions {
         self.precision = precision;
         self
     }
+    /// Turns the job-ad completeness check on or off.
+    pub fn with_job_ad(mut self, job_ad: bool) -> Self {
+        self.job_ad = job_ad;
+        self
+    }
     /// Chooses between parallel batches and one batch at a time.
     pub fn with_parallel_batches(mut self, parallel: bool) -> Self {
         self.parallel_batches = parallel;
@@ -137,6 +146,9 @@ pub struct Prediction {
     /// Tokens the model read, special tokens included (after truncation to the maximum length).
     #[serde(skip)]
     pub tokens: usize,
+    /// The job-ad check, when asked for and the post reads as a job ad.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_ad: Option<JobAd>,
 }
 
 impl Prediction {
@@ -391,6 +403,13 @@ impl Classifier {
                     .collect();
                 self.add_evidence(texts, &prepared, &mut preds, flagged)?;
             }
+            if self.options.job_ad {
+                use rayon::prelude::*;
+                preds
+                    .par_iter_mut()
+                    .zip(texts)
+                    .for_each(|(p, t)| p.job_ad = crate::jobad::check(t.as_ref()));
+            }
             Ok(preds)
         })
     }
@@ -425,6 +444,7 @@ impl Classifier {
             labels,
             evidence: Vec::new(),
             tokens: post.ids().len(),
+            job_ad: None,
         }
     }
 

@@ -2,9 +2,13 @@
 //! keyword baseline the model is compared against.
 
 mod baseline;
+mod jobad;
 mod metrics;
 
 pub use baseline::keyword_scores;
+pub use jobad::{
+    evaluate_job_ads, item_keys, read_job_ad_examples, Counts, JobAdExample, JobAdReport,
+};
 pub use metrics::{
     choose_thresholds, evaluate, pr_auc, roc_auc, EvalReport, LabelMetrics, StyleMetrics,
 };

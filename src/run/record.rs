@@ -26,7 +26,8 @@ pub fn write_prediction(
     out.write_all(b"\n")
 }
 
-/// A prediction as JSON fields: `scores` (rounded to six decimals), `labels` and `evidence`.
+/// A prediction as JSON fields: `scores` (rounded to six decimals), `labels`, `evidence`, and
+/// `job_ad` when the job-ad check ran and the post reads as a job ad.
 pub fn prediction_fields(pred: &Prediction) -> serde_json::Map<String, Value> {
     let mut obj = serde_json::Map::new();
     let scores: serde_json::Map<String, Value> = pred
@@ -40,5 +41,8 @@ pub fn prediction_fields(pred: &Prediction) -> serde_json::Map<String, Value> {
         "evidence".into(),
         serde_json::to_value(&pred.evidence).unwrap_or_default(),
     );
+    if let Some(ad) = &pred.job_ad {
+        obj.insert("job_ad".into(), ad.to_json());
+    }
     obj
 }
