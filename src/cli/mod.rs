@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch: raw arguments become validated options once, then library
 //! calls; each command returns how it ended.
 
+mod calibrate;
 mod consume;
 mod dataset;
 mod eval;
@@ -78,6 +79,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Write an IHC-ready CSV and a review page (HTML) from scan output.
     Report(report::ReportArgs),
+    /// Fit a temperature per label on one split and report calibration error before and after.
+    Calibrate(calibrate::CalibrateArgs),
     /// Measure the job-ad completeness check on annotated posts.
     EvalJobAds(jobads::EvalJobAdsArgs),
     /// Train a model from a TOML configuration.
@@ -238,6 +241,7 @@ pub fn run() -> anyhow::Result<Exit> {
         Command::Consume(args) => consume::run(args),
         Command::Eval(args) => eval::run(args),
         Command::EvalJobAds(args) => jobads::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
         Command::Report(args) => report::run(args),
         Command::Train(args) => train::run(args),
         Command::Dataset(cmd) => dataset::run(cmd),
