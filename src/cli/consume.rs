@@ -75,10 +75,7 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<Exit> {
     if let Some(n) = args.in_flight.or(args.model.threads) {
         options.in_flight = n;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = super::io_runtime()?;
     note!(
         "patrol: consuming {} ({} on {}) as {}, results to {}",
         options.subject,

@@ -227,6 +227,15 @@ impl ReadArgs {
     }
 }
 
+/// The async runtime of `serve` and `consume`: two threads for network I/O (scoring runs on the
+/// stream batcher's own threads).
+pub fn io_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
 /// Parses arguments and runs the command.
 pub fn run() -> anyhow::Result<Exit> {
     let cli = Cli::parse();

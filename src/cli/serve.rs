@@ -69,10 +69,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Exit> {
     }
     let name = classifier.name().to_string();
     let server = Server::start(classifier, options)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = super::io_runtime()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -10,11 +10,9 @@
 
 mod rules;
 
-use std::sync::OnceLock;
-
 use serde::Serialize;
 
-use crate::text::{Normalized, Normalizer, NormalizerConfig};
+use crate::text::{default_normalizer, Normalized};
 use rules::rules;
 
 /// The six items, in the guideline's order.
@@ -106,11 +104,6 @@ impl JobAd {
     }
 }
 
-fn normalizer() -> &'static Normalizer {
-    static N: OnceLock<Normalizer> = OnceLock::new();
-    N.get_or_init(|| Normalizer::new(NormalizerConfig::default()))
-}
-
 /// True when the normalised post reads as an offer of paid work.
 fn reads_as_job_ad(text: &str) -> bool {
     let r = rules();
@@ -133,7 +126,7 @@ fn find(
 
 /// Checks `text`: `None` when it does not read as a job ad.
 pub fn check(text: &str) -> Option<JobAd> {
-    let norm = normalizer().normalize(text);
+    let norm = default_normalizer().normalize(text);
     if !reads_as_job_ad(&norm.text) {
         return None;
     }

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::text::{Normalizer, NormalizerConfig};
+use crate::text::default_normalizer;
 
 /// Jaccard similarity of shingle sets at which two posts are the same campaign.
 pub const MIN_JACCARD: f64 = 0.6;
@@ -13,7 +13,7 @@ const HASHES: usize = 24;
 const BAND: usize = 3;
 
 fn shingles(text: &str) -> HashSet<u64> {
-    let norm = Normalizer::new(NormalizerConfig::default()).normalize_str(text);
+    let norm = default_normalizer().normalize_str(text);
     let letters: Vec<char> = norm.chars().filter(|c| c.is_alphabetic()).collect();
     if letters.len() < 3 {
         return std::iter::once(crate::io::fnv(

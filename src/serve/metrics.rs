@@ -37,8 +37,8 @@ pub(crate) struct Metrics {
 
 impl Metrics {
     pub(crate) fn new() -> Self {
-        let mut registry = Registry::with_prefix("patrol");
-        let m = Self {
+        let mut m = Self {
+            registry: Registry::with_prefix("patrol"),
             requests: Family::default(),
             requests_in_flight: Gauge::default(),
             texts: Counter::default(),
@@ -51,11 +51,10 @@ impl Metrics {
             // 0.5 ms to about 16 s.
             queue_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
             inference_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
-            registry: Registry::default(),
         };
         macro_rules! register {
             ($($name:literal, $help:literal, $metric:expr;)*) => {
-                $(registry.register($name, $help, $metric.clone());)*
+                $(m.registry.register($name, $help, $metric.clone());)*
             };
         }
         register! {
@@ -70,7 +69,7 @@ impl Metrics {
             "queue_duration_seconds", "Time a text waits from arrival to the start of its batch", m.queue_seconds;
             "inference_duration_seconds", "Time to score one micro-batch", m.inference_seconds;
         }
-        Self { registry, ..m }
+        m
     }
 
     /// Counts one answered request.

@@ -8,7 +8,7 @@ mod tokenize;
 
 use std::ops::Range;
 
-pub use normalize::{Normalized, Normalizer, NormalizerConfig};
+pub use normalize::{default_normalizer, Normalized, Normalizer, NormalizerConfig};
 pub use segment::{SegmentScratch, Segmenter};
 #[cfg(any(feature = "train", feature = "testing"))]
 pub use tokenize::SPECIAL_TOKENS;

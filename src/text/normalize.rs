@@ -45,6 +45,13 @@ impl Default for NormalizerConfig {
     }
 }
 
+/// A normaliser with the default rules, shared: for analyses that do not depend on a model's
+/// settings (the job-ad check, near-duplicate groups).
+pub fn default_normalizer() -> &'static Normalizer {
+    static N: std::sync::OnceLock<Normalizer> = std::sync::OnceLock::new();
+    N.get_or_init(|| Normalizer::new(NormalizerConfig::default()))
+}
+
 /// Normalised text with a map back to the original bytes.
 #[derive(Debug, Clone, Default)]
 pub struct Normalized {
